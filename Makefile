@@ -1,0 +1,70 @@
+# Every command a person or CI needs. `make test` and `make demo` work on a bare machine:
+# they create .venv and install the pinned Python and npm dependencies themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := npx --no-install cdk
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: help install test lint format typecheck unit infra e2e demo synth diff deploy destroy bench report clean
+
+help:
+	@echo "make demo      deploy into a local emulated account and run a simulated year of schedules"
+	@echo "make test      lint, type-check and run every test (installs what it needs)"
+	@echo "make synth     synthesize the CloudFormation template into cdk.out/"
+	@echo "make diff | deploy | destroy   against the AWS account of your current credentials"
+	@echo "make bench     benchmarks (IAM call counts, time, memory)"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(VENV)/.installed node_modules/.installed
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(VENV)/.installed
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+typecheck: $(VENV)/.installed
+	$(VENV)/bin/mypy
+
+test: install lint typecheck
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup
+
+unit: $(VENV)/.installed
+	$(PY) -m pytest tests/unit tests/integration
+
+infra: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/infrastructure
+
+e2e: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
+
+demo: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m local_account.demo
+
+synth: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) synth --quiet
+
+diff: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) diff
+
+deploy: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy
+
+destroy: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy
+
+clean:
+	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache

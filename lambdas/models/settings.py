@@ -1,0 +1,96 @@
+"""The functions' settings: environment variables validated once at cold start."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+# Environment variable name → settings field. Every setting the functions read is listed here,
+# so the README, the stack and this model cannot drift apart silently.
+ENVIRONMENT: dict[str, str] = {
+    "MANAGED_USER_PATH": "managed_user_path",
+    "MANAGED_BY_TAG_VALUE": "managed_by",
+    "SECRET_PREFIX": "secret_prefix",
+    "PERMISSIONS_BOUNDARY_ARN": "permissions_boundary_arn",
+    "TEMPORARY_USER_GROUP": "temporary_user_group",
+    "DEFAULT_TTL_DAYS": "default_ttl_days",
+    "MAX_TTL_DAYS": "max_ttl_days",
+    "ROTATE_AFTER_DAYS": "rotate_after_days",
+    "DEACTIVATE_AFTER_DAYS": "deactivate_after_days",
+    "DELETE_AFTER_DAYS": "delete_after_days",
+    "MAX_KEY_AGE_DAYS": "max_key_age_days",
+    "STALE_AFTER_DAYS": "stale_after_days",
+    "SECRET_RECOVERY_DAYS": "secret_recovery_days",
+    "VERIFY_TIMEOUT_SECONDS": "verify_timeout_seconds",
+    "DRY_RUN": "dry_run",
+    "NOTIFICATION_TOPIC_ARN": "notification_topic_arn",
+}
+
+USER_PATH_RE = re.compile(r"^/([\x21-\x7e]+/)?$")
+
+
+class SettingsError(ValueError):
+    """A setting is missing or invalid; the message names the environment variable."""
+
+
+class Settings(BaseModel):
+    """Validated settings. Defaults are the documented ones (README, "Settings")."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    managed_user_path: str = "/temporary/"
+    managed_by: str = Field(default="iam-key-lifecycle", min_length=1, max_length=256)
+    secret_prefix: str = Field(default="temporary-iam-users/", min_length=1, max_length=256)
+    permissions_boundary_arn: str | None = None
+    temporary_user_group: str | None = None
+    default_ttl_days: int = Field(default=7, ge=1)
+    max_ttl_days: int = Field(default=365, ge=1)
+    rotate_after_days: int = Field(default=90, ge=1)
+    deactivate_after_days: int = Field(default=7, ge=0)
+    delete_after_days: int = Field(default=7, ge=0)
+    max_key_age_days: int = Field(default=120, ge=1)
+    stale_after_days: int = Field(default=90, ge=1)
+    secret_recovery_days: int = Field(default=7, ge=7, le=30)
+    verify_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    dry_run: bool = False
+    notification_topic_arn: str | None = None
+
+    @field_validator("managed_user_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if value == "/" or not USER_PATH_RE.match(value) or len(value) > 512:
+            raise ValueError("must be an IAM path other than '/', starting and ending with '/', e.g. /temporary/")
+        return value
+
+    @field_validator("permissions_boundary_arn", "temporary_user_group", "notification_topic_arn", mode="before")
+    @classmethod
+    def _empty_is_none(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.default_ttl_days > self.max_ttl_days:
+            raise ValueError("DEFAULT_TTL_DAYS must not exceed MAX_TTL_DAYS")
+        if self.max_key_age_days <= self.rotate_after_days:
+            raise ValueError("MAX_KEY_AGE_DAYS must exceed ROTATE_AFTER_DAYS")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read the settings from the environment; a bad value raises SettingsError naming the variable."""
+        environ = os.environ if environ is None else environ
+        values = {field: environ[name] for name, field in ENVIRONMENT.items() if name in environ}
+        try:
+            return cls(**values)
+        except ValidationError as exc:
+            by_field = {field: name for name, field in ENVIRONMENT.items()}
+            problems = []
+            for error in exc.errors():
+                loc = error["loc"][0] if error["loc"] else ""
+                name = by_field.get(str(loc), "settings")
+                problems.append(f"{name}: {error['msg']}")
+            raise SettingsError("invalid settings: " + "; ".join(problems)) from None
