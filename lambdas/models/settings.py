@@ -85,7 +85,7 @@ class Settings(BaseModel):
         environ = os.environ if environ is None else environ
         values = {field: environ[name] for name, field in ENVIRONMENT.items() if name in environ}
         try:
-            return cls(**values)
+            return cls.model_validate(values)
         except ValidationError as exc:
             by_field = {field: name for name, field in ENVIRONMENT.items()}
             problems = []

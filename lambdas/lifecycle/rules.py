@@ -1,0 +1,85 @@
+"""Which users the stack manages, and the role each access key of a managed user plays (from its secret's stages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from models.settings import Settings
+from models.snapshot import (
+    MANAGED_BY_TAG,
+    STAGE_CURRENT,
+    STAGE_PENDING,
+    AccessKeyState,
+    SecretVersionState,
+    UserState,
+)
+
+
+def is_managed(user: UserState, settings: Settings) -> bool:
+    """Under the managed path AND tagged `managed-by` with this deployment's value; nothing else is ever changed."""
+    return user.path == settings.managed_user_path and user.tags.get(MANAGED_BY_TAG) == settings.managed_by
+
+
+def is_unmanaged_in_path(user: UserState, settings: Settings) -> bool:
+    """In the managed path but not ours: reported, never changed."""
+    return user.path == settings.managed_user_path and not is_managed(user, settings)
+
+
+def _key_order(key: AccessKeyState) -> tuple[object, str]:
+    return (key.create_date, key.access_key_id)
+
+
+@dataclass(frozen=True)
+class KeyRoles:
+    """The keys of one managed user by role. Every key of the user is in exactly one of the four groups."""
+
+    current: AccessKeyState | None = None  # verified: its version is AWSCURRENT and not AWSPENDING
+    current_version: SecretVersionState | None = None
+    pending: tuple[AccessKeyState, ...] = ()  # version labelled AWSPENDING (maybe also AWSCURRENT, a first version)
+    replaced: tuple[AccessKeyState, ...] = ()  # stored, neither current nor pending (AWSPREVIOUS or unlabelled)
+    unstored: tuple[AccessKeyState, ...] = ()  # no secret version at all: never adopted, never used as current
+    stages: dict[str, frozenset[str]] = field(default_factory=dict)  # access key id -> stages of its versions
+
+
+def classify_keys(user: UserState) -> KeyRoles:
+    """Sort a user's keys into roles from the secret's version stages, without reading any secret value.
+
+    A secret scheduled for deletion counts as no secret: its versions cannot be read, so no key is stored there.
+    """
+    secret = user.secret if user.secret is not None and user.secret.deleted_date is None else None
+    stages: dict[str, set[str]] = {}
+    versions: dict[str, list[SecretVersionState]] = {}
+    if secret is not None:
+        for version in secret.versions:
+            akid = version.access_key_id
+            if akid is None:
+                continue
+            stages.setdefault(akid, set()).update(version.stages)
+            versions.setdefault(akid, []).append(version)
+
+    current: AccessKeyState | None = None
+    current_version: SecretVersionState | None = None
+    pending: list[AccessKeyState] = []
+    replaced: list[AccessKeyState] = []
+    unstored: list[AccessKeyState] = []
+    for key in sorted(user.keys, key=_key_order):
+        key_stages = stages.get(key.access_key_id)
+        if key_stages is None:
+            unstored.append(key)
+        elif STAGE_PENDING in key_stages:
+            # Secrets Manager labels a secret's first version AWSCURRENT by itself, so AWSCURRENT alone does not
+            # prove the key was verified; only the promotion (which removes AWSPENDING) does.
+            pending.append(key)
+        elif STAGE_CURRENT in key_stages and current is None:
+            current = key
+            current_version = next(v for v in versions[key.access_key_id] if STAGE_CURRENT in v.stages)
+        else:
+            replaced.append(key)
+    return KeyRoles(
+        current=current,
+        current_version=current_version,
+        pending=tuple(pending),
+        replaced=tuple(replaced),
+        unstored=tuple(unstored),
+        stages={akid: frozenset(s) for akid, s in stages.items()},
+    )
