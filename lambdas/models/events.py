@@ -8,7 +8,6 @@ from typing import Annotated, Literal, TypeVar
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 
-
 # IAM user names: 1-64 characters of letters, digits and +=,.@_-
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
 

@@ -28,6 +28,7 @@ ENVIRONMENT: dict[str, str] = {
     "VERIFY_TIMEOUT_SECONDS": "verify_timeout_seconds",
     "DRY_RUN": "dry_run",
     "NOTIFICATION_TOPIC_ARN": "notification_topic_arn",
+    "SECRET_KMS_KEY_ID": "secret_kms_key_id",
 }
 
 USER_PATH_RE = re.compile(r"^/([\x21-\x7e]+/)?$")
@@ -58,6 +59,7 @@ class Settings(BaseModel):
     verify_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
     dry_run: bool = False
     notification_topic_arn: str | None = None
+    secret_kms_key_id: str | None = None  # the stack's customer-managed key for new secrets
 
     @field_validator("managed_user_path")
     @classmethod
@@ -66,7 +68,9 @@ class Settings(BaseModel):
             raise ValueError("must be an IAM path other than '/', starting and ending with '/', e.g. /temporary/")
         return value
 
-    @field_validator("permissions_boundary_arn", "temporary_user_group", "notification_topic_arn", mode="before")
+    @field_validator(
+        "permissions_boundary_arn", "temporary_user_group", "notification_topic_arn", "secret_kms_key_id", mode="before"
+    )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value

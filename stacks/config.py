@@ -1,0 +1,324 @@
+"""The operator's configuration: the cdk.json context validated once into a typed, frozen config.
+
+A bad or missing value fails synth with a message naming the context key, never at run time in a Lambda.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+LAMBDAS_DIR = REPO_ROOT / "lambdas"
+
+# The engine's settings model is the one source of truth for the environment variable names and the
+# engine's own rules; importing it (instead of mirroring it) keeps the stack and the functions in step.
+if str(LAMBDAS_DIR) not in sys.path:
+    sys.path.insert(0, str(LAMBDAS_DIR))
+
+from models.settings import ENVIRONMENT, Settings  # noqa: E402
+
+STACK_NAME = "IamKeyLifecycle"
+METRICS_NAMESPACE = "IamKeyLifecycle"
+# Every role the stack creates lives under this path, so the functions' own-role deny can name them all
+# with one ARN pattern instead of referring to the roles (which would make the policies circular).
+ROLE_PATH = "/iam-key-lifecycle/"
+# The Powertools for AWS Lambda (Python) layers are published from this AWS account.
+POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+# Optional settings the stack can provide: passed to the functions only once the engine's settings
+# model declares them, so the stack never sets an environment variable the functions do not read.
+OPTIONAL_SETTINGS = frozenset({"secret_kms_key_id"})
+
+# CloudWatch Logs accepts only these retention periods.
+LOG_RETENTION_DAYS = frozenset(
+    {1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653}
+)
+
+# Operator settings are snake_case; anything else in the context (feature flags, aws:cdk:* keys) is the CDK's.
+_OPERATOR_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+# IAM paths may contain `*` and `?`, which would widen every ARN pattern built from the path.
+_PATH_RE = re.compile(r"^/([A-Za-z0-9_+=,.@-]+/)+$")
+_SECRET_PREFIX_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]+$")
+_POLICY_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_/-]+$")
+_PRINCIPAL_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)$")
+_TAG_VALUE_RE = re.compile(r"^[\w.:/=+\-@ ]+$")
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_RATE_RE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$")
+_CRON_RE = re.compile(r"^cron\(\S+( \S+){5}\)$")
+_AT_RE = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
+
+# Context key → engine settings field, for the settings both the stack and the functions validate.
+_ENGINE_FIELDS: dict[str, str] = {
+    "managed_user_path": "managed_user_path",
+    "managed_by_tag_value": "managed_by",
+    "secret_prefix": "secret_prefix",
+    "default_ttl_days": "default_ttl_days",
+    "max_ttl_days": "max_ttl_days",
+    "rotate_after_days": "rotate_after_days",
+    "deactivate_after_days": "deactivate_after_days",
+    "delete_after_days": "delete_after_days",
+    "max_key_age_days": "max_key_age_days",
+    "stale_after_days": "stale_after_days",
+    "secret_recovery_days": "secret_recovery_days",
+    "verify_timeout_seconds": "verify_timeout_seconds",
+    "dry_run": "dry_run",
+}
+
+
+class ConfigError(ValueError):
+    """The cdk.json context is invalid; the message names every offending key."""
+
+
+class SchedulesEnabled(BaseModel):
+    """Which schedules are ENABLED; a disabled schedule is still deployed, in state DISABLED."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reconcile: bool = True
+    rotate: bool = True
+    cleanup: bool = True
+
+
+Days = Annotated[int, Field(ge=1, le=3650)]
+GraceDays = Annotated[int, Field(ge=0, le=3650)]
+
+
+class LifecycleConfig(BaseModel):
+    """Every operator setting. cdk.json holds each one with its default; only the nullable ones have one here."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    managed_user_path: str
+    managed_by_tag_value: str = Field(min_length=1, max_length=256)
+    secret_prefix: str = Field(min_length=1, max_length=256)
+    default_ttl_days: Days
+    max_ttl_days: Days
+    rotate_after_days: Days
+    deactivate_after_days: GraceDays
+    delete_after_days: GraceDays
+    max_key_age_days: Days
+    stale_after_days: Days
+    secret_recovery_days: int = Field(ge=7, le=30)
+    verify_timeout_seconds: float = Field(gt=0, le=600)
+    allowed_managed_policies: tuple[str, ...] = Field(max_length=10)
+    schedule_time_zone: str
+    reconcile_schedule: str
+    rotate_schedule: str
+    cleanup_schedule: str
+    schedules_enabled: SchedulesEnabled
+    # null drops a key from the CDK context, so for these two absent and null are the same: none.
+    notification_email: str | None = None
+    log_retention_days: int
+    dry_run: bool
+    reserved_concurrency: int | None = Field(default=None, ge=1, le=1000)
+    secret_readers: tuple[str, ...]
+    generate_bootstrap_version_rule: bool
+    powertools_layer_version: int = Field(ge=1)
+
+    @field_validator("allowed_managed_policies", "secret_readers", "schedules_enabled", mode="before")
+    @classmethod
+    def _json_from_cli(cls, value: Any) -> Any:
+        # `cdk synth -c key=value` passes every value as a string.
+        if isinstance(value, str):
+            try:
+                return json.loads(value)
+            except json.JSONDecodeError:
+                raise ValueError('must be JSON, such as ["IAMReadOnlyAccess"] or {"rotate": false}') from None
+        return value
+
+    @field_validator("notification_email", "reserved_concurrency", mode="before")
+    @classmethod
+    def _null_from_cli(cls, value: Any) -> Any:
+        return None if value in ("", "null", "none", "None") else value
+
+    @field_validator("managed_user_path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if not _PATH_RE.match(value) or len(value) > 512:
+            raise ValueError("must be an IAM path other than '/', such as /temporary/ (letters, digits and _+=,.@-)")
+        return value
+
+    @field_validator("managed_by_tag_value")
+    @classmethod
+    def _tag_value(cls, value: str) -> str:
+        if not _TAG_VALUE_RE.match(value):
+            raise ValueError("may contain only letters, digits, spaces and _.:/=+-@ (an IAM tag value)")
+        return value
+
+    @field_validator("secret_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        if not _SECRET_PREFIX_RE.match(value):
+            raise ValueError("may contain only letters, digits and /_+=.@-")
+        return value
+
+    @field_validator("allowed_managed_policies")
+    @classmethod
+    def _policies(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not _POLICY_NAME_RE.match(name):
+                raise ValueError(f"{name!r} is not an AWS managed policy name, such as IAMReadOnlyAccess")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a policy twice")
+        return value
+
+    @field_validator("secret_readers")
+    @classmethod
+    def _readers(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for arn in value:
+            if not _PRINCIPAL_ARN_RE.match(arn):
+                raise ValueError(f"{arn!r} is not an IAM role, user or account root ARN")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a principal twice")
+        return value
+
+    @field_validator("schedule_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("must be an IANA time zone name, such as UTC or Europe/Berlin") from None
+        return value
+
+    @field_validator("reconcile_schedule", "rotate_schedule", "cleanup_schedule")
+    @classmethod
+    def _expression(cls, value: str) -> str:
+        if not (_RATE_RE.match(value) or _CRON_RE.match(value) or _AT_RE.match(value)):
+            raise ValueError(
+                "must be an EventBridge Scheduler expression: rate(1 hour), rate(6 hours), "
+                "cron(minutes hours day-of-month month day-of-week year) or at(yyyy-mm-ddThh:mm:ss)"
+            )
+        return value
+
+    @field_validator("notification_email")
+    @classmethod
+    def _email(cls, value: str | None) -> str | None:
+        if value is not None and not _EMAIL_RE.match(value):
+            raise ValueError("must be an email address or null")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of the CloudWatch Logs retention periods: {sorted(LOG_RETENTION_DAYS)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> LifecycleConfig:
+        if self.default_ttl_days > self.max_ttl_days:
+            raise ValueError('"default_ttl_days" must not exceed "max_ttl_days"')
+        if self.max_key_age_days <= self.rotate_after_days:
+            raise ValueError('"max_key_age_days" must exceed "rotate_after_days"')
+        return self
+
+    def engine_settings(self) -> dict[str, Any]:
+        """The engine's settings fields this config sets (the stack adds the resource ARNs and names)."""
+        return {field: getattr(self, key) for key, field in _ENGINE_FIELDS.items()}
+
+
+def operator_context(context: Mapping[str, Any]) -> dict[str, Any]:
+    """The operator's keys of a CDK context (CDK's own keys, such as feature flags, left out)."""
+    return {key: value for key, value in context.items() if _OPERATOR_KEY_RE.match(key)}
+
+
+def cdk_json_context(path: Path = REPO_ROOT / "cdk.json") -> dict[str, Any]:
+    """The context block of cdk.json: the defaults, for callers that build the app in process (tests, tools)."""
+    context: dict[str, Any] = json.loads(path.read_text())["context"]
+    return context
+
+
+def load_config(context: Mapping[str, Any]) -> LifecycleConfig:
+    """Validate the operator's context; raise ConfigError naming each bad, missing or unknown key."""
+    values = operator_context(context)
+    try:
+        config = LifecycleConfig.model_validate(values)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, values)) from None
+    _check_against_engine(config)
+    return config
+
+
+def settings_environment(settings: Mapping[str, str]) -> dict[str, str]:
+    """Engine settings fields → the functions' environment, with the variable names the engine reads."""
+    by_field = {field: name for name, field in ENVIRONMENT.items()}
+    environment: dict[str, str] = {}
+    for field, value in settings.items():
+        if field in by_field:
+            environment[by_field[field]] = value
+        elif field not in OPTIONAL_SETTINGS:
+            raise ConfigError(f"the functions' settings model has no field {field!r} (lambdas/models/settings.py)")
+    return environment
+
+
+def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
+    problems = []
+    for error in exc.errors(include_url=False):
+        loc = [str(part) for part in error["loc"]]
+        key = loc[0] if loc else ""
+        if error["type"] == "missing":
+            message = "missing (every setting must be in cdk.json; see the README for its default)"
+        elif error["type"] == "extra_forbidden":
+            message = "unknown setting (check the spelling against the README)" if len(loc) == 1 else "unknown key"
+        else:
+            message = _friendly(error)
+        if not key:
+            problems.append(f"cdk.json context: {message}")
+            continue
+        where = ".".join(loc)
+        shown = "" if error["type"] in ("missing", "extra_forbidden") else f" (got {_value_at(values, loc)!r})"
+        problems.append(f'cdk.json context "{where}": {message}{shown}')
+    return "\n".join(problems)
+
+
+def _value_at(values: Mapping[str, Any], loc: list[str]) -> Any:
+    value: Any = values
+    for part in loc:
+        if isinstance(value, Mapping) and part in value:
+            value = value[part]
+        elif isinstance(value, list | tuple) and part.isdigit() and int(part) < len(value):
+            value = value[int(part)]
+        else:
+            break
+    return value
+
+
+def _friendly(error: Any) -> str:
+    ctx = error.get("ctx") or {}
+    kind = error["type"]
+    if kind == "greater_than_equal":
+        return f"must be >= {ctx['ge']}"
+    if kind == "greater_than":
+        return f"must be > {ctx['gt']}"
+    if kind == "less_than_equal":
+        return f"must be <= {ctx['le']}"
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
+    return str(error["msg"]).replace("Value error, ", "")
+
+
+def _check_against_engine(config: LifecycleConfig) -> None:
+    # The functions validate their settings again at cold start; running the same model here turns
+    # any rule the engine has and this config lacks into a synth error rather than a broken deployment.
+    try:
+        Settings.model_validate(config.engine_settings())
+    except ValidationError as exc:
+        key_of = {field: key for key, field in _ENGINE_FIELDS.items()}
+        env_to_key = {name: key_of.get(field, field) for name, field in ENVIRONMENT.items()}
+        problems = []
+        for error in exc.errors(include_url=False):
+            loc = str(error["loc"][0]) if error["loc"] else ""
+            message = _friendly(error)
+            for name, key in env_to_key.items():
+                message = message.replace(name, f'"{key}"')
+            where = f' "{key_of[loc]}"' if loc in key_of else ""
+            problems.append(f"cdk.json context{where}: {message}")
+        raise ConfigError("\n".join(problems)) from None

@@ -1,0 +1,202 @@
+"""The three Lambda functions from the one `lambdas/` asset, each under its own least-privilege role."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import cast
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import LAMBDAS_DIR, METRICS_NAMESPACE, POWERTOOLS_LAYER_ACCOUNT, ROLE_PATH, settings_environment
+from stacks.nag import acknowledge
+from stacks.permissions import (
+    PermissionScope,
+    cleanup_users_statements,
+    common_statements,
+    create_keys_statements,
+    guard_statements,
+    rotate_keys_statements,
+    wildcard_acknowledgements,
+)
+
+ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache", "**/.DS_Store"]
+
+_RETENTION = {
+    1: "ONE_DAY",
+    3: "THREE_DAYS",
+    5: "FIVE_DAYS",
+    7: "ONE_WEEK",
+    14: "TWO_WEEKS",
+    30: "ONE_MONTH",
+    60: "TWO_MONTHS",
+    90: "THREE_MONTHS",
+    120: "FOUR_MONTHS",
+    150: "FIVE_MONTHS",
+    180: "SIX_MONTHS",
+    365: "ONE_YEAR",
+    400: "THIRTEEN_MONTHS",
+    545: "EIGHTEEN_MONTHS",
+    731: "TWO_YEARS",
+    1096: "THREE_YEARS",
+    1827: "FIVE_YEARS",
+    2192: "SIX_YEARS",
+    2557: "SEVEN_YEARS",
+    2922: "EIGHT_YEARS",
+    3288: "NINE_YEARS",
+    3653: "TEN_YEARS",
+}
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One function: its handler module (also its Powertools service name), timeout and permissions."""
+
+    name: str
+    construct_id: str
+    description: str
+    timeout: Duration
+    statements: Callable[[PermissionScope], list[iam.PolicyStatement]]
+    creates_users: bool = False
+
+
+SPECS = (
+    FunctionSpec(
+        "create_keys",
+        "CreateKeys",
+        "Creates temporary IAM users and their keys (manual), and reconciles their keys (schedule)",
+        Duration.seconds(60),
+        create_keys_statements,
+        creates_users=True,
+    ),
+    FunctionSpec(
+        "rotate_keys",
+        "RotateKeys",
+        "Rotates, deactivates and deletes the access keys of temporary IAM users",
+        Duration.seconds(300),
+        rotate_keys_statements,
+    ),
+    FunctionSpec(
+        "cleanup_users",
+        "CleanupUsers",
+        "Deletes expired and stale temporary IAM users with every credential they hold",
+        Duration.seconds(300),
+        cleanup_users_statements,
+    ),
+)
+
+
+def retention(days: int) -> logs.RetentionDays:
+    return cast(logs.RetentionDays, getattr(logs.RetentionDays, _RETENTION[days]))
+
+
+class LifecycleFunctions(Construct):
+    """create_keys, rotate_keys and cleanup_users, their roles, log groups and the on-failure queue."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        permissions: PermissionScope,
+        settings: Mapping[str, str],
+        log_retention_days: int,
+        reserved_concurrency: int | None,
+        powertools_layer_version: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = Stack.of(self)
+        environment = settings_environment(settings)
+        code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES)
+        powertools = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "PowertoolsLayer",
+            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
+            f"AWSLambdaPowertoolsPythonV3-python313-arm64:{powertools_layer_version}",
+        )
+        self.on_failure_queue = sqs.Queue(
+            self,
+            "OnFailureQueue",
+            encryption=sqs.QueueEncryption.KMS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),
+        )
+        acknowledge(
+            self.on_failure_queue,
+            "SQS3",
+            "This queue is itself the functions' on-failure destination (a dead-letter queue in all but name); "
+            "an alarm fires on its first message.",
+        )
+
+        self.functions: dict[str, lambda_.Function] = {}
+        self.roles: dict[str, iam.Role] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for spec in SPECS:
+            log_group = logs.LogGroup(
+                self,
+                f"{spec.construct_id}Logs",
+                retention=retention(log_retention_days),
+                data_protection_policy=logs.DataProtectionPolicy(
+                    name="mask-aws-secret-keys",
+                    description="Masks AWS secret access keys should one ever reach a log line",
+                    identifiers=[logs.DataIdentifier.AWSSECRETKEY],
+                ),
+            )
+            role = iam.Role(
+                self,
+                f"{spec.construct_id}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                path=ROLE_PATH,
+                description=f"Execution role of the {spec.name} function",
+            )
+            for statement in [
+                *common_statements(permissions, log_group.log_group_arn),
+                *spec.statements(permissions),
+                *guard_statements(permissions, creates_users=spec.creates_users),
+            ]:
+                role.add_to_policy(statement)
+
+            function = lambda_.Function(
+                self,
+                f"{spec.construct_id}Function",
+                description=spec.description,
+                runtime=lambda_.Runtime.PYTHON_3_13,
+                architecture=lambda_.Architecture.ARM_64,
+                handler=f"handlers.{spec.name}.lambda_handler",
+                code=code,
+                layers=[powertools],
+                role=role,
+                timeout=spec.timeout,
+                memory_size=256,
+                tracing=lambda_.Tracing.ACTIVE,
+                logging_format=lambda_.LoggingFormat.JSON,
+                log_group=log_group,
+                reserved_concurrent_executions=reserved_concurrency,
+                on_failure=destinations.SqsDestination(self.on_failure_queue),
+                retry_attempts=2,
+                max_event_age=Duration.hours(1),
+                environment={
+                    **environment,
+                    "POWERTOOLS_SERVICE_NAME": spec.name,
+                    "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+                    "POWERTOOLS_LOG_LEVEL": "INFO",
+                },
+            )
+            acknowledge(
+                function,
+                "L1",
+                "Pinned to python3.13 to match the AWS-managed Powertools layer (python313) the tests run against.",
+            )
+            policy = role.node.find_child("DefaultPolicy")
+            for finding, reason in wildcard_acknowledgements(permissions, spec.name).items():
+                acknowledge(policy, finding, reason)
+
+            self.functions[spec.name] = function
+            self.roles[spec.name] = role
+            self.log_groups[spec.name] = log_group

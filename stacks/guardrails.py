@@ -1,0 +1,112 @@
+"""What temporary users can never exceed: their permissions boundary, and the one group that gives them policies."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from stacks.config import ROLE_PATH
+from stacks.nag import acknowledge
+
+# Every IAM write, by verb: a temporary user may read IAM (the article's IAMReadOnlyAccess) but never change it.
+IAM_WRITE_ACTIONS = [
+    "iam:Add*",
+    "iam:Attach*",
+    "iam:Change*",
+    "iam:Create*",
+    "iam:Deactivate*",
+    "iam:Delete*",
+    "iam:Detach*",
+    "iam:Enable*",
+    "iam:PassRole",
+    "iam:Put*",
+    "iam:Remove*",
+    "iam:Reset*",
+    "iam:Resync*",
+    "iam:Set*",
+    "iam:Tag*",
+    "iam:Untag*",
+    "iam:Update*",
+    "iam:Upload*",
+]
+
+
+class TemporaryUserGuardrails(Construct):
+    """The permissions boundary every temporary user is created with, and the group carrying the allowed policies."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        secret_prefix: str,
+        secrets_key_arn: str,
+        allowed_managed_policies: Sequence[str],
+    ) -> None:
+        super().__init__(scope, construct_id)
+        secrets_arn = f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{secret_prefix}*"
+        stack_roles_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{ROLE_PATH}*"
+        self.boundary = iam.ManagedPolicy(
+            self,
+            "PermissionsBoundary",
+            description="Permissions boundary of temporary IAM users: no IAM writes, no stored secrets",
+            statements=[
+                # A boundary grants nothing by itself: what a user can do is the intersection with the
+                # group's policies. It caps, and the denies below hold whatever the group is given.
+                iam.PolicyStatement(sid="CapAtTheGroupPolicies", actions=["*"], resources=["*"]),
+                iam.PolicyStatement(
+                    sid="DenyIamWrites", effect=iam.Effect.DENY, actions=IAM_WRITE_ACTIONS, resources=["*"]
+                ),
+                iam.PolicyStatement(
+                    sid="DenyBoundaryRemoval",
+                    effect=iam.Effect.DENY,
+                    actions=["iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary"],
+                    resources=["*"],
+                ),
+                # Not even its own secret: the key's only legitimate consumers hold it outside AWS.
+                iam.PolicyStatement(
+                    sid="DenyStoredSecrets",
+                    effect=iam.Effect.DENY,
+                    actions=["secretsmanager:*"],
+                    resources=[secrets_arn],
+                ),
+                iam.PolicyStatement(
+                    sid="DenySecretsKey", effect=iam.Effect.DENY, actions=["kms:Decrypt"], resources=[secrets_key_arn]
+                ),
+                iam.PolicyStatement(
+                    sid="DenyAssumingStackRoles",
+                    effect=iam.Effect.DENY,
+                    actions=["sts:AssumeRole"],
+                    resources=[stack_roles_arn],
+                ),
+            ],
+        )
+        acknowledge(
+            self.boundary,
+            "IAM5[Action::*]",
+            "Permissions boundary, not a grant: temporary users' effective permissions are the intersection "
+            "with the group's managed policies; the boundary's explicit denies forbid IAM writes, the stored "
+            "secrets and their key, and assuming the stack's roles.",
+        )
+        acknowledge(
+            self.boundary,
+            "IAM5[Resource::*]",
+            "Permissions boundary, not a grant: the allow caps at whatever the group's managed policies grant "
+            "(their own resources), and the explicit denies apply account-wide.",
+        )
+
+        self.group = iam.Group(
+            self,
+            "Group",
+            managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(n) for n in allowed_managed_policies],
+        )
+        for name in allowed_managed_policies:
+            acknowledge(
+                self.group,
+                f"IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/{name}]",
+                f"{name} is allowed by the operator (cdk.json allowed_managed_policies); AWS maintains it, and "
+                "the permissions boundary caps it whatever it grows into.",
+            )

@@ -1,0 +1,154 @@
+"""The IamKeyLifecycle stack: composes the constructs from the typed config; creates no IAM user or access key."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from constructs import Construct
+
+from stacks.config import LifecycleConfig
+from stacks.functions import LifecycleFunctions
+from stacks.guardrails import TemporaryUserGuardrails
+from stacks.monitoring import Monitoring
+from stacks.notifications import Notifications
+from stacks.permissions import PermissionScope
+from stacks.schedules import LifecycleSchedules, ScheduleSpec
+from stacks.secrets import SecretsEncryption
+
+EXAMPLE_CREATE_PAYLOAD = {
+    "action": "create_user",
+    "user_name": "temporary-iam-user",
+    "owner": "platform-team@example.com",
+    "ttl_days": 7,
+}
+
+
+class IamKeyLifecycleStack(Stack):
+    """Three functions under least-privilege roles, their schedules, the temporary users' guardrails, alarms."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, config: LifecycleConfig, **kwargs: Any) -> None:
+        super().__init__(
+            scope,
+            construct_id,
+            description="Creates, rotates and cleans up the access keys of temporary IAM users",
+            **kwargs,
+        )
+        secrets = SecretsEncryption(self, "SecretsEncryption", secret_readers=config.secret_readers)
+        notifications = Notifications(self, "Notifications", email=config.notification_email)
+        guardrails = TemporaryUserGuardrails(
+            self,
+            "TemporaryUserGuardrails",
+            secret_prefix=config.secret_prefix,
+            secrets_key_arn=secrets.key.key_arn,
+            allowed_managed_policies=config.allowed_managed_policies,
+        )
+        settings = {
+            field: _env_value(value)
+            for field, value in {
+                **config.engine_settings(),
+                "permissions_boundary_arn": guardrails.boundary.managed_policy_arn,
+                "temporary_user_group": guardrails.group.group_name,
+                "notification_topic_arn": notifications.topic.topic_arn,
+                "secret_kms_key_id": secrets.key.key_arn,
+            }.items()
+        }
+        functions = LifecycleFunctions(
+            self,
+            "Functions",
+            permissions=PermissionScope(
+                managed_user_path=config.managed_user_path,
+                managed_by=config.managed_by_tag_value,
+                secret_prefix=config.secret_prefix,
+                boundary_arn=guardrails.boundary.managed_policy_arn,
+                group_arn=guardrails.group.group_arn,
+                secrets_key_arn=secrets.key.key_arn,
+                topic_arn=notifications.topic.topic_arn,
+                topic_key_arn=notifications.key.key_arn,
+            ),
+            settings=settings,
+            log_retention_days=config.log_retention_days,
+            reserved_concurrency=config.reserved_concurrency,
+            powertools_layer_version=config.powertools_layer_version,
+        )
+        # cleanup_users only deletes secrets, which needs no key access.
+        secrets.allow_functions([functions.roles["create_keys"], functions.roles["rotate_keys"]])
+
+        schedules = LifecycleSchedules(
+            self,
+            "Schedules",
+            functions=functions.functions,
+            time_zone=config.schedule_time_zone,
+            specs=(
+                ScheduleSpec(
+                    "Reconcile",
+                    "create_keys",
+                    {"action": "reconcile"},
+                    config.reconcile_schedule,
+                    config.schedules_enabled.reconcile,
+                    "Makes every managed user hold exactly one verified key stored in its secret",
+                ),
+                ScheduleSpec(
+                    "Rotate",
+                    "rotate_keys",
+                    {},
+                    config.rotate_schedule,
+                    config.schedules_enabled.rotate,
+                    "Rotates keys past their age, deactivates replaced keys, deletes deactivated keys",
+                ),
+                ScheduleSpec(
+                    "Cleanup",
+                    "cleanup_users",
+                    {},
+                    config.cleanup_schedule,
+                    config.schedules_enabled.cleanup,
+                    "Deletes expired and stale temporary users with every credential they hold",
+                ),
+            ),
+        )
+        Monitoring(
+            self,
+            "Monitoring",
+            functions=functions.functions,
+            queues={
+                "OnFailureQueue": functions.on_failure_queue,
+                **{f"{name}DeadLetterQueue": queue for name, queue in schedules.dead_letter_queues.items()},
+            },
+            topic=notifications.topic,
+        )
+
+        for name, function in functions.functions.items():
+            CfnOutput(
+                self,
+                f"{_pascal(name)}FunctionName",
+                value=function.function_name,
+                description=f"The {name} function",
+            )
+        CfnOutput(self, "NotificationTopicArn", value=notifications.topic.topic_arn)
+        CfnOutput(self, "SecretPrefix", value=config.secret_prefix, description="Each user's secret: <prefix><user>")
+        CfnOutput(self, "TemporaryUserGroupName", value=guardrails.group.group_name)
+        CfnOutput(self, "PermissionsBoundaryArn", value=guardrails.boundary.managed_policy_arn)
+        CfnOutput(self, "SecretsKeyArn", value=secrets.key.key_arn)
+        CfnOutput(
+            self,
+            "ManualCreateCommand",
+            description="Creates the article's temporary user; change user_name, owner and ttl_days",
+            value=(
+                f"aws lambda invoke --function-name {functions.functions['create_keys'].function_name} "
+                "--cli-binary-format raw-in-base64-out "
+                f"--payload '{json.dumps(EXAMPLE_CREATE_PAYLOAD, separators=(',', ':'))}' out.json"
+            ),
+        )
+
+
+def _env_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))

@@ -1,0 +1,128 @@
+"""Alarms to the notification topic, and a dashboard of the functions and the lifecycle metrics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aws_cdk import Duration
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.config import METRICS_NAMESPACE
+
+# The Powertools metrics the functions emit (EMF). The searches name the namespace as a search term rather
+# than a metric schema, so they match whatever dimensions (service, function) the handlers add.
+LIFECYCLE_METRICS = (
+    "UsersCreated",
+    "UsersDeleted",
+    "KeysCreated",
+    "KeysRotated",
+    "KeysDeactivated",
+    "KeysDeleted",
+    "Warnings",
+    "Failures",
+)
+PERIOD = Duration.minutes(5)
+
+
+class Monitoring(Construct):
+    """Errors and throttles per function, and any message in a failure queue, alarm to the topic."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        functions: Mapping[str, lambda_.Function],
+        queues: Mapping[str, sqs.IQueue],
+        topic: sns.ITopic,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        notify = actions.SnsAction(topic)
+        self.alarms: list[cloudwatch.Alarm] = []
+        for name, function in functions.items():
+            for kind, metric in (
+                ("Errors", function.metric_errors(period=PERIOD, statistic="Sum")),
+                ("Throttles", function.metric_throttles(period=PERIOD, statistic="Sum")),
+            ):
+                self._alarm(
+                    f"{_pascal(name)}{kind}",
+                    metric,
+                    threshold=1,
+                    comparison=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                    description=f"The {name} function reported {kind.lower()} in the last 5 minutes",
+                    action=notify,
+                )
+        for name, queue in queues.items():
+            self._alarm(
+                f"{name}Messages",
+                queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
+                threshold=0,
+                comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                description=f"A failed invocation is waiting in {name}; read it, fix the cause, then purge it",
+                action=notify,
+            )
+
+        self.dashboard = cloudwatch.Dashboard(self, "Dashboard", default_interval=Duration.days(7))
+        self.dashboard.add_widgets(
+            *[
+                cloudwatch.GraphWidget(title=title, left=[metric(function) for function in functions.values()], width=8)
+                for title, metric in (
+                    ("Invocations", lambda f: f.metric_invocations(period=PERIOD, statistic="Sum")),
+                    ("Errors", lambda f: f.metric_errors(period=PERIOD, statistic="Sum")),
+                    ("Duration (p99)", lambda f: f.metric_duration(period=PERIOD, statistic="p99")),
+                )
+            ]
+        )
+        self.dashboard.add_widgets(
+            *[
+                cloudwatch.GraphWidget(
+                    title=name,
+                    width=6,
+                    left=[
+                        cloudwatch.MathExpression(
+                            expression=_sum_of_search(name),
+                            label=name,
+                            period=PERIOD,
+                        )
+                    ],
+                )
+                for name in LIFECYCLE_METRICS
+            ]
+        )
+
+    def _alarm(
+        self,
+        construct_id: str,
+        metric: cloudwatch.IMetric,
+        *,
+        threshold: float,
+        comparison: cloudwatch.ComparisonOperator,
+        description: str,
+        action: cloudwatch.IAlarmAction,
+    ) -> None:
+        alarm = cloudwatch.Alarm(
+            self,
+            construct_id,
+            metric=metric,
+            threshold=threshold,
+            evaluation_periods=1,
+            comparison_operator=comparison,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            alarm_description=description,
+        )
+        alarm.add_alarm_action(action)
+        self.alarms.append(alarm)
+
+
+def _sum_of_search(metric: str) -> str:
+    query = f'"{METRICS_NAMESPACE}" MetricName="{metric}"'
+    return f"SUM(SEARCH('{query}', 'Sum', {int(PERIOD.to_seconds())}))"
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))

@@ -1,0 +1,345 @@
+"""The functions' IAM statements, written per function: what each may do, and what none may ever do.
+
+Pure builders (no constructs), so the policy a reviewer reads is in one place, statement by statement.
+Writes on existing users also require the user's `managed-by` tag to carry this deployment's value, so IAM
+itself, not only the code, keeps the functions away from users they do not manage.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from aws_cdk import Aws
+from aws_cdk import aws_iam as iam
+
+from models.snapshot import (
+    CURRENT_SINCE_TAG_PREFIX,
+    DEACTIVATED_AT_TAG_PREFIX,
+    EXPIRES_AT_TAG,
+    MANAGED_BY_TAG,
+    OWNER_TAG,
+    PURPOSE_TAG,
+)
+from stacks.config import ROLE_PATH
+
+# Marks a user whose creation is not finished; the create function may delete only such users (rollback).
+PROVISIONING_TAG = "provisioning"
+# The tag keys the functions may write. StringLike, so the per-key lifecycle records match.
+WRITABLE_TAG_KEYS = (
+    MANAGED_BY_TAG,
+    OWNER_TAG,
+    EXPIRES_AT_TAG,
+    PURPOSE_TAG,
+    PROVISIONING_TAG,
+    f"{CURRENT_SINCE_TAG_PREFIX}*",
+    f"{DEACTIVATED_AT_TAG_PREFIX}*",
+)
+LIFECYCLE_RECORD_TAG_KEYS = (f"{CURRENT_SINCE_TAG_PREFIX}*", f"{DEACTIVATED_AT_TAG_PREFIX}*")
+
+# Rendering of the ARN tokens in cdk-nag finding ids.
+_NAG_PARTITION = "<AWS::Partition>"
+_NAG_ACCOUNT = "<AWS::AccountId>"
+_NAG_REGION = "<AWS::Region>"
+
+
+@dataclass(frozen=True)
+class PermissionScope:
+    """What the functions' permissions are scoped to: one path, one prefix, one group, one boundary, two keys."""
+
+    managed_user_path: str
+    managed_by: str
+    secret_prefix: str
+    boundary_arn: str
+    group_arn: str
+    secrets_key_arn: str
+    topic_arn: str
+    topic_key_arn: str
+
+    @property
+    def users_arn(self) -> str:
+        return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:user{self.managed_user_path}*"
+
+    @property
+    def secrets_arn(self) -> str:
+        return f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{self.secret_prefix}*"
+
+    @property
+    def any_group_arn(self) -> str:
+        return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:group/*"
+
+    @property
+    def any_mfa_arn(self) -> str:
+        return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:mfa/*"
+
+    @property
+    def stack_roles_arn(self) -> str:
+        return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{ROLE_PATH}*"
+
+    @property
+    def managed_only(self) -> dict[str, dict[str, str]]:
+        return {"StringEquals": {f"iam:ResourceTag/{MANAGED_BY_TAG}": self.managed_by}}
+
+
+def _via(service: str) -> dict[str, dict[str, str]]:
+    return {"StringEquals": {"kms:ViaService": f"{service}.{Aws.REGION}.amazonaws.com"}}
+
+
+def _allow(sid: str, actions: list[str], resources: list[str], conditions: dict | None = None) -> iam.PolicyStatement:
+    return iam.PolicyStatement(sid=sid, actions=actions, resources=resources, conditions=conditions)
+
+
+def _deny(sid: str, actions: list[str], resources: list[str], conditions: dict | None = None) -> iam.PolicyStatement:
+    return iam.PolicyStatement(
+        sid=sid, effect=iam.Effect.DENY, actions=actions, resources=resources, conditions=conditions
+    )
+
+
+def common_statements(scope: PermissionScope, log_group_arn: str) -> list[iam.PolicyStatement]:
+    """What all three functions need: read the account's users and secrets, notify, write their own logs."""
+    return [
+        # One paginated call returns every user with path, tags and groups; IAM cannot scope it.
+        _allow("ReadAccountAuthorizationDetails", ["iam:GetAccountAuthorizationDetails"], ["*"]),
+        _allow(
+            "ReadManagedUsers",
+            ["iam:GetUser", "iam:ListUserTags", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"],
+            [scope.users_arn],
+        ),
+        # ListSecrets has no resource-level permissions; it returns names and version stages, never values.
+        _allow("ListSecrets", ["secretsmanager:ListSecrets"], ["*"]),
+        _allow("DescribeManagedSecrets", ["secretsmanager:DescribeSecret"], [scope.secrets_arn]),
+        _allow("PublishNotifications", ["sns:Publish"], [scope.topic_arn]),
+        _allow(
+            "EncryptNotificationsThroughSns",
+            ["kms:GenerateDataKey", "kms:Decrypt"],
+            [scope.topic_key_arn],
+            _via("sns"),
+        ),
+        _allow("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [log_group_arn]),
+    ]
+
+
+def _use_secrets_key(scope: PermissionScope) -> iam.PolicyStatement:
+    return _allow(
+        "EncryptSecretsThroughSecretsManager",
+        ["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"],
+        [scope.secrets_key_arn],
+        _via("secretsmanager"),
+    )
+
+
+def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
+    """Create users (with the boundary and the tag only), their keys and secrets; delete only half-made users."""
+    return [
+        _allow(
+            "CreateUsersWithBoundaryAndTag",
+            ["iam:CreateUser"],
+            [scope.users_arn],
+            {
+                "StringEquals": {
+                    "iam:PermissionsBoundary": scope.boundary_arn,
+                    f"aws:RequestTag/{MANAGED_BY_TAG}": scope.managed_by,
+                },
+                "ForAllValues:StringLike": {"aws:TagKeys": list(WRITABLE_TAG_KEYS)},
+            },
+        ),
+        # CreateUser with tags is also authorized as TagUser, before the user has any tag, so this
+        # statement is conditioned on the request's tags rather than on the user's.
+        _allow(
+            "TagUsersWithLifecycleTags",
+            ["iam:TagUser"],
+            [scope.users_arn],
+            {
+                "ForAllValues:StringLike": {"aws:TagKeys": list(WRITABLE_TAG_KEYS)},
+                "StringEqualsIfExists": {f"aws:RequestTag/{MANAGED_BY_TAG}": scope.managed_by},
+            },
+        ),
+        _allow("UntagManagedUsers", ["iam:UntagUser"], [scope.users_arn], scope.managed_only),
+        _allow(
+            "ManageTemporaryUserGroupMembership",
+            ["iam:AddUserToGroup", "iam:RemoveUserFromGroup"],
+            [scope.group_arn],
+        ),
+        _allow(
+            "ManageKeysOfManagedUsers",
+            ["iam:CreateAccessKey", "iam:DeleteAccessKey"],
+            [scope.users_arn],
+            scope.managed_only,
+        ),
+        # Rollback of a half-made user only: a finished user no longer carries the provisioning tag.
+        _allow(
+            "DeleteOnlyHalfMadeUsers",
+            ["iam:DeleteUser"],
+            [scope.users_arn],
+            {
+                "StringEquals": {
+                    f"iam:ResourceTag/{PROVISIONING_TAG}": "true",
+                    f"iam:ResourceTag/{MANAGED_BY_TAG}": scope.managed_by,
+                }
+            },
+        ),
+        _allow(
+            "StoreKeysInManagedSecrets",
+            [
+                "secretsmanager:CreateSecret",
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+                "secretsmanager:RestoreSecret",
+                "secretsmanager:DeleteSecret",
+                "secretsmanager:TagResource",
+            ],
+            [scope.secrets_arn],
+        ),
+        _use_secrets_key(scope),
+    ]
+
+
+def rotate_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
+    """Create, deactivate and delete keys of managed users; record lifecycle dates in tags; promote versions."""
+    return [
+        _allow(
+            "RotateKeysOfManagedUsers",
+            ["iam:CreateAccessKey", "iam:UpdateAccessKey", "iam:DeleteAccessKey"],
+            [scope.users_arn],
+            scope.managed_only,
+        ),
+        _allow(
+            "RecordKeyLifecycleInTags",
+            ["iam:TagUser", "iam:UntagUser"],
+            [scope.users_arn],
+            {**scope.managed_only, "ForAllValues:StringLike": {"aws:TagKeys": list(LIFECYCLE_RECORD_TAG_KEYS)}},
+        ),
+        _allow(
+            "StoreKeysInManagedSecrets",
+            [
+                "secretsmanager:PutSecretValue",
+                "secretsmanager:GetSecretValue",
+                "secretsmanager:UpdateSecretVersionStage",
+            ],
+            [scope.secrets_arn],
+        ),
+        _use_secrets_key(scope),
+    ]
+
+
+def cleanup_users_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
+    """Remove everything IAM requires before DeleteUser, then the user and its secret."""
+    return [
+        _allow(
+            "ReadCredentialsOfUsers",
+            [
+                "iam:GetLoginProfile",
+                "iam:ListMFADevices",
+                "iam:ListSigningCertificates",
+                "iam:ListSSHPublicKeys",
+                "iam:ListServiceSpecificCredentials",
+                "iam:ListUserPolicies",
+                "iam:ListAttachedUserPolicies",
+                "iam:ListGroupsForUser",
+            ],
+            [scope.users_arn],
+        ),
+        _allow(
+            "DeleteCredentialsAndManagedUsers",
+            [
+                "iam:DeleteLoginProfile",
+                "iam:UpdateAccessKey",
+                "iam:DeleteAccessKey",
+                "iam:DeactivateMFADevice",
+                "iam:DeleteSigningCertificate",
+                "iam:DeleteSSHPublicKey",
+                "iam:DeleteServiceSpecificCredential",
+                "iam:DeleteUserPolicy",
+                "iam:DetachUserPolicy",
+                "iam:DeleteUser",
+            ],
+            [scope.users_arn],
+            scope.managed_only,
+        ),
+        # A stale user may have been added to other groups by hand; IAM refuses DeleteUser until it leaves them.
+        _allow("RemoveUsersFromGroups", ["iam:RemoveUserFromGroup"], [scope.any_group_arn]),
+        # Virtual MFA devices are named by whoever created them, not by the user path.
+        _allow("DeleteVirtualMfaDevices", ["iam:DeleteVirtualMFADevice"], [scope.any_mfa_arn]),
+        _allow("DeleteManagedSecrets", ["secretsmanager:DeleteSecret"], [scope.secrets_arn]),
+    ]
+
+
+def guard_statements(scope: PermissionScope, *, creates_users: bool) -> list[iam.PolicyStatement]:
+    """Explicit denies on every function role: they hold whatever the allows above ever grow into."""
+    tags_managed_by = {"ForAnyValue:StringEquals": {"aws:TagKeys": [MANAGED_BY_TAG]}}
+    # CreateUser's own tags are authorized as TagUser too, and a new user has no tags to tell it from an
+    # existing one; so for the create function the exception is a request that also marks the user as
+    # half-made (provisioning=true), which is exactly what CreateUser sends.
+    tag_condition = (
+        {**tags_managed_by, "StringNotEquals": {f"aws:RequestTag/{PROVISIONING_TAG}": "true"}}
+        if creates_users
+        else tags_managed_by
+    )
+    return [
+        _deny(
+            "DenyPathMovesAndBoundaryRemoval",
+            ["iam:UpdateUser", "iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary"],
+            ["*"],
+        ),
+        # Temporary users get policies only through the group (Security Hub IAM.2).
+        _deny("DenyDirectUserPolicies", ["iam:AttachUserPolicy", "iam:PutUserPolicy"], ["*"]),
+        _deny("DenyTaggingManagedByOntoExistingUsers", ["iam:TagUser"], ["*"], tag_condition),
+        _deny("DenyUntaggingManagedBy", ["iam:UntagUser"], ["*"], tags_managed_by),
+        _deny(
+            "DenyBoundaryPolicyChanges",
+            [
+                "iam:CreatePolicyVersion",
+                "iam:DeletePolicy",
+                "iam:DeletePolicyVersion",
+                "iam:SetDefaultPolicyVersion",
+            ],
+            [scope.boundary_arn],
+        ),
+        _deny(
+            "DenyChangesToStackRoles",
+            [
+                "iam:PutRolePolicy",
+                "iam:DeleteRolePolicy",
+                "iam:AttachRolePolicy",
+                "iam:DetachRolePolicy",
+                "iam:UpdateAssumeRolePolicy",
+                "iam:PutRolePermissionsBoundary",
+                "iam:DeleteRolePermissionsBoundary",
+                "iam:UpdateRole",
+                "iam:DeleteRole",
+            ],
+            [scope.stack_roles_arn],
+        ),
+    ]
+
+
+# cdk-nag finding ids for the scoped wildcards above, and why each is the narrowest possible.
+def wildcard_acknowledgements(scope: PermissionScope, function: str) -> dict[str, str]:
+    """The IAM5 findings a function role's policy raises, each with the reason it is as narrow as IAM allows."""
+    users = f"arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:user{scope.managed_user_path}*"
+    secrets = f"arn:{_NAG_PARTITION}:secretsmanager:{_NAG_REGION}:{_NAG_ACCOUNT}:secret:{scope.secret_prefix}*"
+    acks = {
+        "IAM5[Resource::*]": (
+            "Only actions without resource-level permissions use '*': iam:GetAccountAuthorizationDetails, "
+            "secretsmanager:ListSecrets (names and stages, never values) and the X-Ray trace upload; "
+            "every write is scoped to the managed path or the secret prefix."
+        ),
+        f"IAM5[Resource::{users}]": (
+            "Temporary users are created at run time, so their names are unknown at deploy time; the ARN is "
+            "limited to the managed user path and writes further require the user's managed-by tag."
+        ),
+        f"IAM5[Resource::{secrets}]": (
+            "One secret per temporary user, named at run time; the ARN is limited to the secret prefix (the "
+            "trailing wildcard also covers the random suffix Secrets Manager appends)."
+        ),
+    }
+    if function == "cleanup_users":
+        acks[f"IAM5[Resource::arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:group/*]"] = (
+            "iam:RemoveUserFromGroup only: a stale managed user may have been added to other groups by hand and "
+            "IAM refuses to delete a user that is still a member of any group."
+        )
+        acks[f"IAM5[Resource::arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:mfa/*]"] = (
+            "iam:DeleteVirtualMFADevice only: virtual MFA devices are named by whoever created them, not by the "
+            "user path; a device can only be deleted once deactivated from a managed user."
+        )
+    return acks
