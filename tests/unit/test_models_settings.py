@@ -40,6 +40,7 @@ def test_every_variable_is_read_and_converted() -> None:
         "VERIFY_TIMEOUT_SECONDS": "12.5",
         "DRY_RUN": "true",
         "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:keys",
+        "SECRET_KMS_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     }
     assert set(environ) == set(ENVIRONMENT)
     # When read
@@ -62,6 +63,7 @@ def test_every_variable_is_read_and_converted() -> None:
         "verify_timeout_seconds": 12.5,
         "dry_run": True,
         "notification_topic_arn": "arn:aws:sns:us-east-1:123456789012:keys",
+        "secret_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     }
 
 

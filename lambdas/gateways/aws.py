@@ -1,0 +1,54 @@
+"""The boto3 session and clients of one cold start, and the gateways built on them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import cached_property
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from gateways.iam import IamGateway
+from gateways.notify import Notifier
+from gateways.secrets import SecretsGateway
+from gateways.sts import KeyVerifier
+
+# Throttling and 5xx are retried by botocore (adaptive mode also slows down on throttling), never by hand.
+CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=30)
+
+
+class Aws:
+    """Clients are created on first use and kept for the life of the execution environment. The endpoint
+    comes from the environment (boto3 honours AWS_ENDPOINT_URL), so the same code runs against an emulator."""
+
+    def __init__(
+        self,
+        session: boto3.session.Session | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.session = session or boto3.session.Session()
+        self._sleep = sleep
+        self._clock = clock
+
+    def client(self, service: str) -> Any:
+        return self.session.client(service, config=CLIENT_CONFIG)
+
+    @cached_property
+    def iam(self) -> IamGateway:
+        return IamGateway(self.client("iam"))
+
+    @cached_property
+    def secrets(self) -> SecretsGateway:
+        return SecretsGateway(self.client("secretsmanager"))
+
+    @cached_property
+    def verifier(self) -> KeyVerifier:
+        return KeyVerifier(self.session, sleep=self._sleep, clock=self._clock)
+
+    @cached_property
+    def notifier(self) -> Notifier:
+        return Notifier(self.client("sns"))

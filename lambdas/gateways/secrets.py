@@ -1,0 +1,207 @@
+"""Secrets Manager: one secret per managed user, one version per access key, labelled by stage."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gateways.errors import AwsError, call, paginate
+from models.snapshot import STAGE_CURRENT, STAGE_PENDING
+
+SecretOrigin = Literal["existing", "created", "restored"]
+
+
+@dataclass(frozen=True)
+class SecretHandle:
+    name: str
+    arn: str
+    origin: SecretOrigin  # what this call had to do for the secret to exist (rollback undoes exactly that)
+
+
+@dataclass(frozen=True)
+class StoredKey:
+    """A key record read back from a secret version. The secret is kept out of repr()."""
+
+    version_id: str
+    access_key_id: str
+    user_name: str
+    secret_access_key: str = field(repr=False)
+
+
+class MalformedSecret(ValueError):
+    """A secret version does not hold a key record (edited by hand?). The message never includes the value."""
+
+
+def key_record(access_key_id: str, secret_access_key: str, user_name: str, created: str) -> str:
+    """The JSON a secret version holds; consumers read `access_key_id` and `secret_access_key` from it."""
+    return json.dumps(
+        {
+            "access_key_id": access_key_id,
+            "secret_access_key": secret_access_key,
+            "user_name": user_name,
+            "created": created,
+        }
+    )
+
+
+class SecretsGateway:
+    def __init__(self, client: Any) -> None:
+        self._client = client
+
+    def list_secrets(self, prefix: str) -> Iterator[dict[str, Any]]:
+        """Every secret whose name starts with the prefix, including those scheduled for deletion, with
+        their version ids and stages (no values)."""
+        for secret in paginate(
+            self._client,
+            "ListSecrets",
+            "SecretList",
+            Filters=[{"Key": "name", "Values": [prefix]}],
+            IncludePlannedDeletion=True,
+        ):
+            # The name filter is a case-insensitive prefix match; our names are case-sensitive.
+            if secret.get("Name", "").startswith(prefix):
+                yield secret
+
+    def describe(self, name: str) -> dict[str, Any] | None:
+        try:
+            return call(self._client, "DescribeSecret", SecretId=name)
+        except AwsError as exc:
+            if exc.gone:
+                return None
+            raise
+
+    def stages(self, name: str) -> dict[str, list[str]]:
+        described = self.describe(name) or {}
+        stages: dict[str, list[str]] = described.get("VersionIdsToStages", {})
+        return stages
+
+    def ensure(
+        self, name: str, *, description: str, tags: dict[str, str], kms_key_id: str | None = None
+    ) -> SecretHandle:
+        """The secret exists and is not scheduled for deletion afterwards: created without a value if it was
+        missing, restored if it was in its recovery window (a re-created user gets a new version in it)."""
+        described = self.describe(name)
+        if described is None:
+            params: dict[str, Any] = {
+                "Name": name,
+                "Description": description,
+                "Tags": [{"Key": k, "Value": v} for k, v in tags.items()],
+            }
+            if kms_key_id:
+                params["KmsKeyId"] = kms_key_id
+            try:
+                created = call(self._client, "CreateSecret", **params)
+            except AwsError as exc:
+                if exc.code != "ResourceExistsException":
+                    raise
+                return self.ensure(name, description=description, tags=tags, kms_key_id=kms_key_id)
+            return SecretHandle(name=name, arn=created["ARN"], origin="created")
+        if described.get("DeletedDate"):
+            call(self._client, "RestoreSecret", SecretId=name)
+            return SecretHandle(name=name, arn=described["ARN"], origin="restored")
+        return SecretHandle(name=name, arn=described["ARN"], origin="existing")
+
+    def put_pending_version(self, name: str, version_id: str, secret_string: str) -> None:
+        call(
+            self._client,
+            "PutSecretValue",
+            SecretId=name,
+            ClientRequestToken=version_id,
+            SecretString=secret_string,
+            VersionStages=[STAGE_PENDING],
+        )
+
+    def pending_key(self, name: str, access_key_id: str) -> StoredKey | None:
+        """The key record in the AWSPENDING version that holds this access key, or None if there is none."""
+        version_id = next(
+            (
+                v
+                for v, stages in self.stages(name).items()
+                if v.startswith(f"{access_key_id}-") and STAGE_PENDING in stages
+            ),
+            None,
+        )
+        if version_id is None:
+            return None
+        value = call(self._client, "GetSecretValue", SecretId=name, VersionId=version_id)
+        try:
+            record = json.loads(value["SecretString"])
+            stored = StoredKey(
+                version_id=version_id,
+                access_key_id=str(record["access_key_id"]),
+                user_name=str(record["user_name"]),
+                secret_access_key=str(record["secret_access_key"]),
+            )
+        except (KeyError, TypeError, ValueError):
+            raise MalformedSecret(f"secret {name} version {version_id} does not hold a key record") from None
+        if stored.access_key_id != access_key_id:
+            raise MalformedSecret(f"secret {name} version {version_id} holds another access key")
+        return stored
+
+    def promote(self, name: str, version_id: str) -> str | None:
+        """Make the version AWSCURRENT (AWS labels the old current AWSPREVIOUS), then drop its AWSPENDING.
+        Returns the version that was current before, if this call moved the label away from it."""
+        stages = self.stages(name)
+        holder = next((v for v, labels in stages.items() if STAGE_CURRENT in labels), None)
+        moved_from: str | None = None
+        if holder != version_id:
+            params: dict[str, Any] = {"SecretId": name, "VersionStage": STAGE_CURRENT, "MoveToVersionId": version_id}
+            if holder is not None:
+                params["RemoveFromVersionId"] = holder
+                moved_from = holder
+            call(self._client, "UpdateSecretVersionStage", **params)
+        if STAGE_PENDING in stages.get(version_id, []):
+            call(
+                self._client,
+                "UpdateSecretVersionStage",
+                SecretId=name,
+                VersionStage=STAGE_PENDING,
+                RemoveFromVersionId=version_id,
+            )
+        return moved_from
+
+    def retract_version(self, name: str, version_id: str, *, current_back_to: str | None) -> None:
+        """Undo a version this call added: give AWSCURRENT back to the version that had it, drop AWSPENDING.
+        A label-less version is what Secrets Manager treats as deprecated."""
+        labels = self.stages(name).get(version_id, [])
+        if STAGE_CURRENT in labels and current_back_to is not None:
+            call(
+                self._client,
+                "UpdateSecretVersionStage",
+                SecretId=name,
+                VersionStage=STAGE_CURRENT,
+                MoveToVersionId=current_back_to,
+                RemoveFromVersionId=version_id,
+            )
+        if STAGE_PENDING in labels:
+            call(
+                self._client,
+                "UpdateSecretVersionStage",
+                SecretId=name,
+                VersionStage=STAGE_PENDING,
+                RemoveFromVersionId=version_id,
+            )
+
+    def schedule_deletion(self, name: str, recovery_days: int) -> bool:
+        """Delete with a recovery window. False if the secret is already gone or already scheduled."""
+        try:
+            call(self._client, "DeleteSecret", SecretId=name, RecoveryWindowInDays=recovery_days)
+        except AwsError as exc:
+            if exc.gone:
+                return False
+            if exc.code == "InvalidRequestException":
+                described = self.describe(name)
+                if described is None or described.get("DeletedDate"):
+                    return False
+            raise
+        return True
+
+    def force_delete(self, name: str) -> None:
+        """Only for a secret this very call created and that holds nothing but a key it is rolling back."""
+        try:
+            call(self._client, "DeleteSecret", SecretId=name, ForceDeleteWithoutRecovery=True)
+        except AwsError as exc:
+            if not exc.gone:
+                raise

@@ -1,0 +1,30 @@
+"""cleanup_users: the daily deletion of stale managed users with every credential they hold, and the manual one."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gateways import read_snapshot
+from handlers.common import Context, Decision, execute, handle
+from handlers.observability import logger, metrics, tracer
+from lifecycle.planner import plan_cleanup
+from models.events import CleanupEvent, parse_cleanup_event
+
+if TYPE_CHECKING:  # the typing module costs cold-start time and is needed by type checkers only
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+FUNCTION = "cleanup_users"
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(FUNCTION, event, parse_cleanup_event, _decide)
+
+
+def _decide(request: CleanupEvent, context: Context) -> Decision:
+    snapshot = read_snapshot(context.aws, context.settings, user_name=request.user_name)
+    plan = plan_cleanup(snapshot, context.now, context.settings, user_name=request.user_name)
+    report, _ = execute(FUNCTION, plan, snapshot, context)
+    return Decision(report, snapshot)

@@ -1,0 +1,82 @@
+"""create_keys: the manual create of a temporary user and its first key, and the hourly reconcile."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from gateways import read_snapshot
+from handlers.common import Context, Decision, execute, handle
+from handlers.observability import logger, metrics, tracer
+from lifecycle.dates import format_timestamp
+from lifecycle.planner import expiry_for, plan_create_user, plan_reconcile
+from lifecycle.rules import classify_keys
+from lifecycle.runner import RunOutcome
+from models.events import CreateUserEvent, ReconcileEvent, parse_create_keys_event
+from models.report import Report
+from models.snapshot import EXPIRES_AT_TAG, AccountSnapshot
+
+if TYPE_CHECKING:  # the typing module costs cold-start time and is needed by type checkers only
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+FUNCTION = "create_keys"
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return handle(FUNCTION, event, parse_create_keys_event, _decide)
+
+
+def _decide(request: CreateUserEvent | ReconcileEvent, context: Context) -> Decision:
+    settings, aws = context.settings, context.aws
+    if isinstance(request, ReconcileEvent):
+        snapshot = read_snapshot(aws, settings, with_last_used=False)
+        plan = plan_reconcile(snapshot, context.now, settings)
+        report, _ = execute(FUNCTION, plan, snapshot, context, finish_provisioning=True)
+        return Decision(report, snapshot)
+
+    snapshot = read_snapshot(aws, settings, user_name=request.user_name, with_last_used=False)
+    plan = plan_create_user(request, snapshot, context.now, settings)
+    report, outcome = execute(FUNCTION, plan, snapshot, context, request=request, finish_provisioning=True)
+    _describe_user(report, request, snapshot, outcome, context)
+    return Decision(report, snapshot, owner=request.owner)
+
+
+def _describe_user(
+    report: Report, request: CreateUserEvent, snapshot: AccountSnapshot, outcome: RunOutcome | None, context: Context
+) -> None:
+    """Fill the manual create's fields: the user, its key, its secret, its expiry and how the key verified."""
+    existing = snapshot.find(request.user_name)
+    if existing is None:
+        if outcome is None:
+            report.expires_at = format_timestamp(expiry_for(request.ttl_days, context.now, context.settings))
+            report.verification = "skipped (dry run)"
+            return
+        name = request.user_name
+        report.user_arn = outcome.user_arns.get(name)
+        report.expires_at = outcome.expires_at.get(name)
+    else:
+        # Idempotent: an existing managed user is described as it is (plus whatever this call finished).
+        name = existing.user_name
+        report.user_arn = existing.arn
+        report.expires_at = existing.tags.get(EXPIRES_AT_TAG)
+        if existing.secret is not None and existing.secret.deleted_date is None:
+            report.secret_arn = existing.secret.arn
+        roles = classify_keys(existing)
+        if roles.current is not None:
+            report.access_key_id, report.verification = roles.current.access_key_id, "verified"
+        elif roles.pending:
+            report.access_key_id, report.verification = roles.pending[0].access_key_id, "pending"
+        if outcome is None:
+            report.verification = "skipped (dry run)" if report.verification is None else report.verification
+            return
+
+    key = outcome.keys.get(name)
+    if key is not None:
+        report.access_key_id = key.access_key_id
+        report.secret_arn = key.secret_arn or report.secret_arn
+        report.verification = key.verification
+        report.verified_arn = key.verified_arn
+    elif report.verification is None:
+        report.verification = "failed"

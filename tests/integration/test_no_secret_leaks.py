@@ -1,0 +1,81 @@
+"""No secret access key in any log line, metric, return value or SNS message, across a whole key lifecycle."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import time_machine
+from moto_account import Account
+
+from handlers.observability import logger
+
+START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
+
+
+def test_a_full_cycle_never_reveals_a_secret_access_key(
+    account: Account, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given every log record captured at DEBUG: the functions' JSON logger and everything else
+    caplog.set_level(logging.DEBUG)
+    powertools_lines = io.StringIO()
+    handler = logging.StreamHandler(powertools_lines)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    logger.setLevel(logging.DEBUG)
+    runner_log = logging.getLogger("lifecycle.runner")  # JSON-formatted by Powertools, not propagated
+    runner_log.addHandler(handler)
+    results = []
+    try:
+        with time_machine.travel(START, tick=True) as traveller:
+            # When users are created, one through a pending verification and one through a rollback
+            results.append(account.create("alice", ttl_days=200, purpose="leak check"))
+            account.faults.fail("GetCallerIdentity", "InvalidClientTokenId")
+            results.append(account.create("bob", ttl_days=30))
+            account.faults.clear()
+            results.append(account.invoke("create_keys", {"action": "reconcile"}))
+            account.faults.fail("TagUser")
+            results.append(account.create("carol", ttl_days=30))
+            account.faults.clear()
+            # And keys are force-rotated, rotated on schedule (first through a storage failure), retired
+            results.append(account.invoke("rotate_keys", {"user_name": "bob", "force": True}))
+            traveller.move_to(START + timedelta(days=91))
+            account.faults.fail("PutSecretValue")
+            results.append(account.invoke("rotate_keys", {}))
+            account.faults.clear()
+            for days in (91, 98, 105):
+                traveller.move_to(START + timedelta(days=days, hours=1))
+                results.append(account.invoke("rotate_keys", {}))
+            stored = account.all_secret_access_keys()
+            # And every user is cleaned up
+            results.append(account.invoke("cleanup_users", {"user_name": "alice"}))
+            traveller.move_to(START + timedelta(days=300))
+            results.append(account.invoke("cleanup_users", {}))
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(logging.INFO)
+        runner_log.removeHandler(handler)
+
+    # Then the cycle really issued, stored and deleted keys
+    secrets = set(account.faults.issued_secrets)
+    assert len(secrets) >= 6
+    assert stored <= secrets and len(stored) >= 4
+    assert account.iam.list_users(PathPrefix="/temporary/")["Users"] == []
+    kinds = {action["action"] for result in results for action in result["actions"] if action["status"] == "done"}
+    assert kinds >= {"create_user", "create_key", "verify_key", "deactivate_key", "delete_key", "delete_user"}
+
+    # And none of those secrets appears in any output
+    outputs = {
+        "log records": "\n".join(record.getMessage() + str(record.__dict__) for record in caplog.records),
+        "JSON log lines": powertools_lines.getvalue(),
+        "stdout and stderr (metrics)": "".join(capsys.readouterr()),
+        "return values": json.dumps(results),
+        "SNS messages": json.dumps(account.notifications()),
+    }
+    assert outputs["JSON log lines"] and outputs["SNS messages"] and '"_aws"' in outputs["stdout and stderr (metrics)"]
+    for secret in secrets:
+        for where, text in outputs.items():
+            assert secret not in text, f"a secret access key appears in {where}"
