@@ -8,7 +8,7 @@ CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: help install test lint format typecheck unit infra e2e demo synth diff deploy destroy bench report clean
+.PHONY: crash-sweep help install test lint format typecheck unit infra e2e demo synth diff deploy destroy bench report clean
 
 help:
 	@echo "make demo      deploy into a local emulated account and run a simulated year of schedules"
@@ -16,6 +16,7 @@ help:
 	@echo "make synth     synthesize the CloudFormation template into cdk.out/"
 	@echo "make diff | deploy | destroy   against the AWS account of your current credentials"
 	@echo "make bench     benchmarks (IAM call counts, time, memory)"
+	@echo "make report    the inventory report ({\"action\": \"report\"}) of a seeded emulated account, as a table"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +49,9 @@ unit: $(VENV)/.installed
 infra: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/infrastructure
 
+crash-sweep: $(VENV)/.installed
+	RELIABILITY_FULL_SWEEP=1 $(PY) -m pytest -n 2 tests/reliability/test_crash_at_every_step.py
+
 e2e: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
 
@@ -65,6 +69,12 @@ deploy: install
 
 destroy: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy
+
+bench: $(VENV)/.installed
+	$(PY) -m bench.run --out bench-out
+
+report: $(VENV)/.installed
+	$(PY) tools/inventory_report.py
 
 clean:
 	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,7 @@ import re
 import sys
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -69,6 +69,8 @@ _ENGINE_FIELDS: dict[str, str] = {
     "secret_recovery_days": "secret_recovery_days",
     "verify_timeout_seconds": "verify_timeout_seconds",
     "dry_run": "dry_run",
+    "out_of_band_key_response": "out_of_band_key_response",
+    "forewarn_days": "forewarn_days",
 }
 
 
@@ -84,6 +86,7 @@ class SchedulesEnabled(BaseModel):
     reconcile: bool = True
     rotate: bool = True
     cleanup: bool = True
+    audit: bool = True
 
 
 Days = Annotated[int, Field(ge=1, le=3650)]
@@ -121,8 +124,14 @@ class LifecycleConfig(BaseModel):
     secret_readers: tuple[str, ...]
     generate_bootstrap_version_rule: bool
     powertools_layer_version: int = Field(ge=1)
+    # Detection (stacks/detection.py): the response to a key created by hand on a managed user, the days
+    # ahead owners are warned, the posture audit's schedule, and a CloudTrail trail for accounts without one.
+    out_of_band_key_response: Literal["notify", "deactivate"]
+    forewarn_days: tuple[Annotated[int, Field(ge=1, le=365)], ...] = Field(max_length=5)
+    audit_schedule: str
+    create_cloudtrail_trail: bool
 
-    @field_validator("allowed_managed_policies", "secret_readers", "schedules_enabled", mode="before")
+    @field_validator("allowed_managed_policies", "secret_readers", "schedules_enabled", "forewarn_days", mode="before")
     @classmethod
     def _json_from_cli(cls, value: Any) -> Any:
         # `cdk synth -c key=value` passes every value as a string.
@@ -188,7 +197,7 @@ class LifecycleConfig(BaseModel):
             raise ValueError("must be an IANA time zone name, such as UTC or Europe/Berlin") from None
         return value
 
-    @field_validator("reconcile_schedule", "rotate_schedule", "cleanup_schedule")
+    @field_validator("reconcile_schedule", "rotate_schedule", "cleanup_schedule", "audit_schedule")
     @classmethod
     def _expression(cls, value: str) -> str:
         if not (_RATE_RE.match(value) or _CRON_RE.match(value) or _AT_RE.match(value)):

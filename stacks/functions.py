@@ -21,6 +21,7 @@ from stacks.permissions import (
     cleanup_users_statements,
     common_statements,
     create_keys_statements,
+    detect_changes_statements,
     guard_statements,
     rotate_keys_statements,
     wildcard_acknowledgements,
@@ -88,6 +89,13 @@ SPECS = (
         "Deletes expired and stale temporary IAM users with every credential they hold",
         Duration.seconds(300),
         cleanup_users_statements,
+    ),
+    FunctionSpec(
+        "detect_changes",
+        "DetectChanges",
+        "Reports IAM changes made outside the stack (CloudTrail via EventBridge): keys created by hand, and more",
+        Duration.seconds(60),
+        detect_changes_statements,
     ),
 )
 

@@ -8,9 +8,11 @@ from typing import Any
 from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from stacks.config import LifecycleConfig
+from stacks.config import ROLE_PATH, LifecycleConfig
+from stacks.detection import ChangeDetection
 from stacks.functions import LifecycleFunctions
 from stacks.guardrails import TemporaryUserGuardrails
+from stacks.locks import UserLocks
 from stacks.monitoring import Monitoring
 from stacks.notifications import Notifications
 from stacks.permissions import PermissionScope
@@ -44,6 +46,7 @@ class IamKeyLifecycleStack(Stack):
             secrets_key_arn=secrets.key.key_arn,
             allowed_managed_policies=config.allowed_managed_policies,
         )
+        locks = UserLocks(self, "UserLocks")
         settings = {
             field: _env_value(value)
             for field, value in {
@@ -52,6 +55,9 @@ class IamKeyLifecycleStack(Stack):
                 "temporary_user_group": guardrails.group.group_name,
                 "notification_topic_arn": notifications.topic.topic_arn,
                 "secret_kms_key_id": secrets.key.key_arn,
+                "lock_table_name": locks.table.table_name,
+                "event_bus_name": "default",
+                "stack_role_path": ROLE_PATH,
             }.items()
         }
         functions = LifecycleFunctions(
@@ -66,12 +72,15 @@ class IamKeyLifecycleStack(Stack):
                 secrets_key_arn=secrets.key.key_arn,
                 topic_arn=notifications.topic.topic_arn,
                 topic_key_arn=notifications.key.key_arn,
+                deactivate_out_of_band_keys=config.out_of_band_key_response == "deactivate",
             ),
             settings=settings,
             log_retention_days=config.log_retention_days,
             reserved_concurrency=config.reserved_concurrency,
             powertools_layer_version=config.powertools_layer_version,
         )
+        for name in ("create_keys", "rotate_keys", "cleanup_users"):  # the functions that apply plans
+            locks.allow(functions.roles[name])
         # cleanup_users only deletes secrets, which needs no key access.
         secrets.allow_functions([functions.roles["create_keys"], functions.roles["rotate_keys"]])
 
@@ -105,7 +114,22 @@ class IamKeyLifecycleStack(Stack):
                     config.schedules_enabled.cleanup,
                     "Deletes expired and stale temporary users with every credential they hold",
                 ),
+                ScheduleSpec(
+                    "Audit",
+                    "create_keys",
+                    {"action": "audit"},
+                    config.audit_schedule,
+                    config.schedules_enabled.audit,
+                    "Audits the account's access key posture (root keys, old and unused keys, direct policies)",
+                ),
             ),
+        )
+        detection = ChangeDetection(
+            self,
+            "ChangeDetection",
+            function=functions.functions["detect_changes"],
+            role_path=ROLE_PATH,
+            create_trail=config.create_cloudtrail_trail,
         )
         Monitoring(
             self,
@@ -114,6 +138,7 @@ class IamKeyLifecycleStack(Stack):
             queues={
                 "OnFailureQueue": functions.on_failure_queue,
                 **{f"{name}DeadLetterQueue": queue for name, queue in schedules.dead_letter_queues.items()},
+                "ChangeRuleDeadLetterQueue": detection.dead_letter_queue,
             },
             topic=notifications.topic,
         )
@@ -143,6 +168,8 @@ class IamKeyLifecycleStack(Stack):
 
 
 def _env_value(value: object) -> str:
+    if isinstance(value, tuple | list):
+        return ",".join(_env_value(item) for item in value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, float) and value.is_integer():

@@ -27,6 +27,15 @@ LIFECYCLE_METRICS = (
     "Failures",
 )
 PERIOD = Duration.minutes(5)
+# The posture audit's counts (lambdas/lifecycle/audit.py METRIC_NAMES), one data point per audit.
+POSTURE_METRICS = (
+    "PostureRootAccessKeys",
+    "PostureOldUnmanagedKeys",
+    "PostureUnused90Days",
+    "PostureUnused45Days",
+    "PostureTwoActiveKeys",
+    "PostureDirectPolicies",
+)
 
 
 class Monitoring(Construct):
@@ -94,6 +103,37 @@ class Monitoring(Construct):
                 for name in LIFECYCLE_METRICS
             ]
         )
+        # Per function: every lifecycle metric it emits (actions by kind, warnings, failures) on one graph.
+        self.dashboard.add_widgets(
+            *[
+                cloudwatch.GraphWidget(
+                    title=f"{name}: actions, warnings, failures",
+                    width=6,
+                    left=[
+                        cloudwatch.MathExpression(
+                            expression=_search_of_function(name),
+                            label=name,
+                            period=PERIOD,
+                        )
+                    ],
+                )
+                for name in functions
+            ]
+        )
+        self.dashboard.add_widgets(
+            cloudwatch.GraphWidget(
+                title="Account posture (weekly audit)",
+                width=24,
+                left=[
+                    cloudwatch.MathExpression(
+                        expression=_max_of_search(name),
+                        label=name.removeprefix("Posture"),
+                        period=Duration.days(1),
+                    )
+                    for name in POSTURE_METRICS
+                ],
+            )
+        )
 
     def _alarm(
         self,
@@ -122,6 +162,16 @@ class Monitoring(Construct):
 def _sum_of_search(metric: str) -> str:
     query = f'"{METRICS_NAMESPACE}" MetricName="{metric}"'
     return f"SUM(SEARCH('{query}', 'Sum', {int(PERIOD.to_seconds())}))"
+
+
+def _search_of_function(function: str) -> str:
+    query = f'"{METRICS_NAMESPACE}" function="{function}"'
+    return f"SEARCH('{query}', 'Sum', {int(PERIOD.to_seconds())})"
+
+
+def _max_of_search(metric: str) -> str:
+    query = f'"{METRICS_NAMESPACE}" MetricName="{metric}"'
+    return f"MAX(SEARCH('{query}', 'Maximum', 86400))"
 
 
 def _pascal(name: str) -> str:

@@ -15,9 +15,11 @@ from aws_cdk import aws_iam as iam
 from models.snapshot import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
+    DELETING_TAG,
     EXPIRES_AT_TAG,
     MANAGED_BY_TAG,
     OWNER_TAG,
+    PENDING_KEY_TAG,
     PURPOSE_TAG,
 )
 from stacks.config import ROLE_PATH
@@ -33,8 +35,12 @@ WRITABLE_TAG_KEYS = (
     PROVISIONING_TAG,
     f"{CURRENT_SINCE_TAG_PREFIX}*",
     f"{DEACTIVATED_AT_TAG_PREFIX}*",
+    PENDING_KEY_TAG,
 )
-LIFECYCLE_RECORD_TAG_KEYS = (f"{CURRENT_SINCE_TAG_PREFIX}*", f"{DEACTIVATED_AT_TAG_PREFIX}*")
+# The per-key records and the write-ahead intent of a new key (written before CreateAccessKey).
+LIFECYCLE_RECORD_TAG_KEYS = (f"{CURRENT_SINCE_TAG_PREFIX}*", f"{DEACTIVATED_AT_TAG_PREFIX}*", PENDING_KEY_TAG)
+# Records of the forewarnings sent (lifecycle/forewarn.py), written by the daily cleanup run.
+FOREWARNING_TAG_KEYS = ("warned:*",)
 
 # Rendering of the ARN tokens in cdk-nag finding ids.
 _NAG_PARTITION = "<AWS::Partition>"
@@ -54,6 +60,8 @@ class PermissionScope:
     secrets_key_arn: str
     topic_arn: str
     topic_key_arn: str
+    # detect_changes may deactivate a key created by hand on a managed user (out_of_band_key_response).
+    deactivate_out_of_band_keys: bool = False
 
     @property
     def users_arn(self) -> str:
@@ -62,6 +70,14 @@ class PermissionScope:
     @property
     def secrets_arn(self) -> str:
         return f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{self.secret_prefix}*"
+
+    @property
+    def default_event_bus_arn(self) -> str:
+        return f"arn:{Aws.PARTITION}:events:{Aws.REGION}:{Aws.ACCOUNT_ID}:event-bus/default"
+
+    @property
+    def any_user_arn(self) -> str:
+        return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:user/*"
 
     @property
     def any_group_arn(self) -> str:
@@ -99,6 +115,8 @@ def common_statements(scope: PermissionScope, log_group_arn: str) -> list[iam.Po
     return [
         # One paginated call returns every user with path, tags and groups; IAM cannot scope it.
         _allow("ReadAccountAuthorizationDetails", ["iam:GetAccountAuthorizationDetails"], ["*"]),
+        # Every key's status, age and last use in one document (never acted on unconfirmed); no resource scoping.
+        _allow("ReadCredentialReport", ["iam:GenerateCredentialReport", "iam:GetCredentialReport"], ["*"]),
         _allow(
             "ReadManagedUsers",
             ["iam:GetUser", "iam:ListUserTags", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"],
@@ -108,6 +126,7 @@ def common_statements(scope: PermissionScope, log_group_arn: str) -> list[iam.Po
         _allow("ListSecrets", ["secretsmanager:ListSecrets"], ["*"]),
         _allow("DescribeManagedSecrets", ["secretsmanager:DescribeSecret"], [scope.secrets_arn]),
         _allow("PublishNotifications", ["sns:Publish"], [scope.topic_arn]),
+        _allow("PublishLifecycleEvents", ["events:PutEvents"], [scope.default_event_bus_arn]),
         _allow(
             "EncryptNotificationsThroughSns",
             ["kms:GenerateDataKey", "kms:Decrypt"],
@@ -191,6 +210,12 @@ def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
             [scope.secrets_arn],
         ),
         _use_secrets_key(scope),
+        # {"action": "audit"}: the account summary (root keys present) has no resource-level permissions.
+        _allow(
+            "ReadAccountPosture",
+            ["iam:GetAccountSummary"],
+            ["*"],
+        ),
     ]
 
 
@@ -261,7 +286,38 @@ def cleanup_users_statements(scope: PermissionScope) -> list[iam.PolicyStatement
         # Virtual MFA devices are named by whoever created them, not by the user path.
         _allow("DeleteVirtualMfaDevices", ["iam:DeleteVirtualMFADevice"], [scope.any_mfa_arn]),
         _allow("DeleteManagedSecrets", ["secretsmanager:DeleteSecret"], [scope.secrets_arn]),
+        _allow(
+            "RecordForewarningsInTags",
+            ["iam:TagUser", "iam:UntagUser"],
+            [scope.users_arn],
+            {**scope.managed_only, "ForAllValues:StringLike": {"aws:TagKeys": list(FOREWARNING_TAG_KEYS)}},
+        ),
+        # The write-ahead record of a deletion: a cut-short deletion is resumed, never undone by a new key.
+        _allow(
+            "RecordDeletionInTag",
+            ["iam:TagUser"],
+            [scope.users_arn],
+            {**scope.managed_only, "ForAllValues:StringLike": {"aws:TagKeys": [DELETING_TAG]}},
+        ),
     ]
+
+
+def detect_changes_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
+    """Read the user a CloudTrail event names (any user: it may be one the stack does not manage); deactivate a
+    key created by hand on a managed user only when so configured."""
+    statements = [
+        _allow("ReadUsersNamedByEvents", ["iam:GetUser", "iam:ListUserTags"], [scope.any_user_arn]),
+    ]
+    if scope.deactivate_out_of_band_keys:
+        statements.append(
+            _allow(
+                "DeactivateOutOfBandKeysOfManagedUsers",
+                ["iam:UpdateAccessKey"],
+                [scope.users_arn],
+                scope.managed_only,
+            )
+        )
+    return statements
 
 
 def guard_statements(scope: PermissionScope, *, creates_users: bool) -> list[iam.PolicyStatement]:
@@ -321,7 +377,8 @@ def wildcard_acknowledgements(scope: PermissionScope, function: str) -> dict[str
     acks = {
         "IAM5[Resource::*]": (
             "Only actions without resource-level permissions use '*': iam:GetAccountAuthorizationDetails, "
-            "secretsmanager:ListSecrets (names and stages, never values) and the X-Ray trace upload; "
+            "secretsmanager:ListSecrets (names and stages, never values), the X-Ray trace upload and, for the "
+            "audit, iam:GenerateCredentialReport, iam:GetCredentialReport and iam:GetAccountSummary; "
             "every write is scoped to the managed path or the secret prefix."
         ),
         f"IAM5[Resource::{users}]": (
@@ -333,6 +390,11 @@ def wildcard_acknowledgements(scope: PermissionScope, function: str) -> dict[str
             "trailing wildcard also covers the random suffix Secrets Manager appends)."
         ),
     }
+    if function == "detect_changes":
+        acks[f"IAM5[Resource::arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:user/*]"] = (
+            "iam:GetUser and iam:ListUserTags only (read): a CloudTrail event may name any user, and whether the "
+            "stack manages it is known only from its path and tags."
+        )
     if function == "cleanup_users":
         acks[f"IAM5[Resource::arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:group/*]"] = (
             "iam:RemoveUserFromGroup only: a stale managed user may have been added to other groups by hand and "

@@ -10,10 +10,13 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from gateways.events import EventPublisher
 from gateways.iam import IamGateway
+from gateways.locks import LockGateway
 from gateways.notify import Notifier
+from gateways.posture import PostureGateway
 from gateways.secrets import SecretsGateway
-from gateways.sts import KeyVerifier
+from gateways.sts import CLIENT_LOCK, KeyVerifier
 
 # Throttling and 5xx are retried by botocore (adaptive mode also slows down on throttling), never by hand.
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=30)
@@ -35,7 +38,8 @@ class Aws:
         self._clock = clock
 
     def client(self, service: str) -> Any:
-        return self.session.client(service, config=CLIENT_CONFIG)
+        with CLIENT_LOCK:
+            return self.session.client(service, config=CLIENT_CONFIG)
 
     @cached_property
     def iam(self) -> IamGateway:
@@ -52,3 +56,18 @@ class Aws:
     @cached_property
     def notifier(self) -> Notifier:
         return Notifier(self.client("sns"))
+
+    @cached_property
+    def _dynamodb(self) -> Any:
+        return self.client("dynamodb")
+
+    def locks(self, table_name: str) -> LockGateway:
+        return LockGateway(self._dynamodb, table_name)
+
+    @cached_property
+    def events(self) -> EventPublisher:
+        return EventPublisher(self.client("events"))
+
+    @cached_property
+    def posture(self) -> PostureGateway:
+        return PostureGateway(self.client("iam"), sleep=self._sleep)

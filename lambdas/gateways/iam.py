@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import time
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from gateways.credential_report import CredentialReport, fetch_report
 from gateways.errors import AwsError, call, paginate
 
 ACTIVE = "Active"
 INACTIVE = "Inactive"
+BULK_PAGE_SIZE = 1000
 
 
 @dataclass(frozen=True)
@@ -41,8 +44,26 @@ class IamGateway:
     # Reads -----------------------------------------------------------------------------------------------
 
     def user_details(self) -> Iterator[dict[str, Any]]:
-        """Every user of the account with path, tags, groups and boundary: 1,000 users a call."""
-        return paginate(self._client, "GetAccountAuthorizationDetails", "UserDetailList", Filter=["User"])
+        """Every user of the account with path, tags, groups and boundary: 1,000 users a call (IAM's maximum;
+        its default page is 100)."""
+        return paginate(
+            self._client,
+            "GetAccountAuthorizationDetails",
+            "UserDetailList",
+            Filter=["User"],
+            PaginationConfig={"PageSize": BULK_PAGE_SIZE},
+        )
+
+    def list_users(self, path_prefix: str = "/") -> Iterator[dict[str, Any]]:
+        """Users without tags, 1,000 a call: the per-user scan mode's listing."""
+        return paginate(
+            self._client, "ListUsers", "Users", PathPrefix=path_prefix, PaginationConfig={"PageSize": BULK_PAGE_SIZE}
+        )
+
+    def credential_report(
+        self, now: datetime, *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
+    ) -> CredentialReport | None:
+        return fetch_report(self._client, now, sleep=sleep, clock=clock)
 
     def list_access_keys(self, user_name: str) -> list[dict[str, Any]]:
         return list(paginate(self._client, "ListAccessKeys", "AccessKeyMetadata", UserName=user_name))
@@ -114,7 +135,9 @@ class IamGateway:
 
     # Deleting a user -------------------------------------------------------------------------------------
 
-    def delete_user_with_credentials(self, user_name: str) -> Counter[str]:
+    def delete_user_with_credentials(
+        self, user_name: str, *, before_delete: Callable[[], object] | None = None
+    ) -> Counter[str]:
         """Remove everything IAM requires gone before DeleteUser, then the user. Returns what was removed
         (an empty counter, without "user", when the user was already gone). Safe to repeat after a crash."""
         removed: Counter[str] = Counter()
@@ -161,6 +184,8 @@ class IamGateway:
         for group in each("ListGroupsForUser", "Groups"):
             if self.remove_user_from_group(user_name, group["GroupName"]):
                 removed["group membership"] += 1
+        if before_delete is not None:
+            before_delete()  # the last step while the user (and its write-ahead tag) still exists
         if self.delete_user(user_name):
             removed["user"] += 1
         return removed

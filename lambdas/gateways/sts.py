@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,6 +15,8 @@ from botocore.exceptions import BotoCoreError, ClientError
 # Our own loop does the waiting: one attempt per call keeps the backoff bounded by the timeout.
 VERIFY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=10)
 FIRST_DELAY_SECONDS = 0.5
+# A boto3 session is not thread-safe while it builds clients; users are worked on by several threads.
+CLIENT_LOCK = threading.Lock()
 
 VerifyStatus = Literal["verified", "pending", "mismatch"]
 
@@ -43,13 +46,14 @@ class KeyVerifier:
     def _client_for(self, access_key_id: str, secret_access_key: str) -> Any:
         # Explicit credentials replace the function's own, session token included; region and endpoint
         # configuration come from the same session as every other client.
-        return self._session.client(
-            "sts",
-            aws_access_key_id=access_key_id,
-            aws_secret_access_key=secret_access_key,
-            aws_session_token=None,
-            config=VERIFY_CONFIG,
-        )
+        with CLIENT_LOCK:
+            return self._session.client(
+                "sts",
+                aws_access_key_id=access_key_id,
+                aws_secret_access_key=secret_access_key,
+                aws_session_token=None,
+                config=VERIFY_CONFIG,
+            )
 
     def verify(self, access_key_id: str, secret_access_key: str, expected_arn: str, timeout: float) -> Verification:
         deadline = self.clock() + timeout

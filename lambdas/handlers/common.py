@@ -11,7 +11,10 @@ from functools import cache
 from typing import Any, TypeVar
 
 from gateways import Aws, AwsError
+from handlers.detection import publish_run_events
 from handlers.observability import log_report, logger, metric_counts, record_metrics, use_structured_logging
+from lifecycle.budget import UNLIMITED, Budget
+from lifecycle.confirm import ReadMode, apply_in_parallel, plan_confirmed
 from lifecycle.planner import RequestRefused
 from lifecycle.runner import Runner, RunOutcome
 from models.events import CreateUserEvent, EventValidationError
@@ -21,6 +24,9 @@ from models.snapshot import OWNER_TAG, AccountSnapshot
 
 use_structured_logging()
 
+# How runs over every user read the account: "bulk" (a handful of calls, then per-user confirmation of the users
+# a plan touches) or "scan" (every user read one by one; kept for the benchmark's side-by-side comparison).
+READ_MODE: ReadMode = "bulk"
 SNS_MESSAGE_LIMIT = 250_000  # bytes; SNS accepts 256 KiB including attributes
 
 
@@ -47,6 +53,7 @@ class Context:
     aws: Aws
     now: datetime  # read per invocation, never cached: schedules and the virtual clock move it
     dry_run: bool
+    budget: Budget = UNLIMITED  # the Lambda time left (a run near its timeout leaves the rest to the next run)
 
 
 @dataclass
@@ -64,6 +71,7 @@ def handle(
     event: object,
     parse: Callable[[object], E],
     decide: Callable[[E, Context], Decision],
+    lambda_context: object = None,
 ) -> dict[str, Any]:
     """Parse → decide (snapshot, plan, apply or dry run) → log, metrics, notification → the report as JSON."""
     try:
@@ -80,7 +88,9 @@ def handle(
         errors = [f"{p['field']}: {p['message']}" for p in exc.problems]
         return finish(Decision(Report(function=function, dry_run=settings.dry_run, errors=errors)), settings)
     dry_run = bool(getattr(request, "dry_run", None)) or settings.dry_run
-    context = Context(settings=settings, aws=get_aws(), now=datetime.now(UTC), dry_run=dry_run)
+    remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
+    budget = Budget(remaining, settings.verify_timeout_seconds + 15) if callable(remaining) else UNLIMITED
+    context = Context(settings=settings, aws=get_aws(), now=datetime.now(UTC), dry_run=dry_run, budget=budget)
     logger.info("invoked", extra={"function": function, "request": _loggable(request), "dry_run": dry_run})
     try:
         decision = decide(request, context)
@@ -106,8 +116,22 @@ def execute(
     """Apply the plan, or in a dry run return it as planned without a single AWS write."""
     if context.dry_run:
         return Report(function=function, dry_run=True, actions=plan.actions, warnings=plan.warnings), None
-    runner = Runner(context.aws, context.settings, context.now, finish_provisioning=finish_provisioning)
-    outcome = runner.apply(plan, snapshot, request=request)
+    if request is None:
+        # A scheduled run may touch many users: several at a time, each in order, within the time budget.
+        outcome = apply_in_parallel(
+            context.aws,
+            context.settings,
+            context.now,
+            plan,
+            snapshot,
+            finish_provisioning=finish_provisioning,
+            budget=context.budget,
+        )
+    else:
+        runner = Runner(
+            context.aws, context.settings, context.now, finish_provisioning=finish_provisioning, budget=context.budget
+        )
+        outcome = runner.apply(plan, snapshot, request=request)
     report = Report(
         function=function,
         dry_run=False,
@@ -118,8 +142,20 @@ def execute(
     return report, outcome
 
 
+def read_and_plan(
+    context: Context, planner: Callable[[AccountSnapshot], Plan], *, with_last_used: bool = True
+) -> tuple[AccountSnapshot, Plan]:
+    """The snapshot and plan of a run over every user: bulk reads, then the users the plan touches re-read one
+    by one and planned again (READ_MODE "scan" reads every user one by one instead)."""
+    decided = plan_confirmed(
+        context.aws, context.settings, context.now, planner, mode=READ_MODE, with_last_used=with_last_used
+    )
+    return decided.snapshot, decided.plan
+
+
 def finish(decision: Decision, settings: Settings) -> dict[str, Any]:
     report = decision.report
+    publish_run_events(report, decision.snapshot, settings, get_aws())
     log_report(report)
     record_metrics(report.function, metric_counts(report))
     if settings.notification_topic_arn and _worth_notifying(report):

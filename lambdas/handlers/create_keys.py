@@ -5,13 +5,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gateways import read_snapshot
-from handlers.common import Context, Decision, execute, handle
+from handlers.common import Context, Decision, execute, handle, read_and_plan
+from handlers.detection import audit_report, inventory_report
 from handlers.observability import logger, metrics, tracer
 from lifecycle.dates import format_timestamp
 from lifecycle.planner import expiry_for, plan_create_user, plan_reconcile
 from lifecycle.rules import classify_keys
 from lifecycle.runner import RunOutcome
-from models.events import CreateUserEvent, ReconcileEvent, parse_create_keys_event
+from models.events import (
+    AuditEvent,
+    CreateKeysRequest,
+    CreateUserEvent,
+    InventoryEvent,
+    ReconcileEvent,
+    parse_create_keys_event,
+)
 from models.report import Report
 from models.snapshot import EXPIRES_AT_TAG, AccountSnapshot
 
@@ -25,14 +33,19 @@ FUNCTION = "create_keys"
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(FUNCTION, event, parse_create_keys_event, _decide)
+    return handle(FUNCTION, event, parse_create_keys_event, _decide, lambda_context=context)
 
 
-def _decide(request: CreateUserEvent | ReconcileEvent, context: Context) -> Decision:
+def _decide(request: CreateKeysRequest, context: Context) -> Decision:
     settings, aws = context.settings, context.aws
+    if isinstance(request, AuditEvent):
+        return Decision(audit_report(aws, settings, context.now, FUNCTION))
+    if isinstance(request, InventoryEvent):
+        return Decision(inventory_report(aws, settings, context.now, FUNCTION))
     if isinstance(request, ReconcileEvent):
-        snapshot = read_snapshot(aws, settings, with_last_used=False)
-        plan = plan_reconcile(snapshot, context.now, settings)
+        snapshot, plan = read_and_plan(
+            context, lambda seen: plan_reconcile(seen, context.now, settings), with_last_used=False
+        )
         report, _ = execute(FUNCTION, plan, snapshot, context, finish_provisioning=True)
         return Decision(report, snapshot)
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable
+from typing import Any
 
-from aws_lambda_powertools import Logger, Metrics, Tracer
+from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
@@ -14,10 +16,34 @@ from models.report import ActionKind, ActionStatus, Report
 SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "iam-key-lifecycle")
 NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "IamKeyLifecycle")
 
+
+class _NoTracer:
+    """Stands in for the Powertools Tracer where nothing would be traced: constructing the real one imports
+    the X-Ray SDK (about a third of a second of cold start) even when tracing is disabled."""
+
+    def capture_lambda_handler(self, capture_response: bool = True) -> Callable[[Any], Any]:
+        return lambda handler: handler
+
+
+def _tracing_enabled() -> bool:
+    # The same conditions under which Powertools itself would trace: inside Lambda and not switched off.
+    disabled = os.environ.get("POWERTOOLS_TRACE_DISABLED", "false").strip().lower() in {"1", "true", "yes", "on"}
+    in_lambda = bool(os.environ.get("LAMBDA_TASK_ROOT")) and not os.environ.get("AWS_SAM_LOCAL")
+    return in_lambda and not disabled
+
+
+def _tracer() -> Any:
+    if not _tracing_enabled():
+        return _NoTracer()
+    from aws_lambda_powertools import Tracer
+
+    return Tracer(service=SERVICE)
+
+
 logger = Logger(service=SERVICE)
-# Disabled by Powertools itself outside Lambda (and by POWERTOOLS_TRACE_DISABLED); responses are never
-# captured because a report is the only thing a handler returns and tracing it adds nothing but risk.
-tracer = Tracer(service=SERVICE)
+# Responses are never captured because a report is the only thing a handler returns and tracing it adds
+# nothing but risk.
+tracer = _tracer()
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 
 METRIC_NAMES = (
@@ -33,8 +59,37 @@ METRIC_NAMES = (
 
 # botocore logs request and response bodies at DEBUG, and a PutSecretValue body holds a secret access key:
 # these loggers stay at WARNING whatever level the rest of the process is set to.
-for _name in ("botocore", "boto3", "urllib3", "s3transfer"):
-    logging.getLogger(_name).setLevel(logging.WARNING)
+# Pinned: a later setLevel (boto3.set_stream_logger, a test, an operator's DEBUG) is raised back to WARNING,
+# on these loggers and on any of their children, so DEBUG anywhere can never reach them.
+PINNED_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer")
+
+
+def _pinned(name: str) -> bool:
+    return any(name == root or name.startswith(root + ".") for root in PINNED_LOGGERS)
+
+
+class _PinnedLogger(logging.Logger):
+    def setLevel(self, level: int | str) -> None:
+        numeric = logging.getLevelName(level) if isinstance(level, str) else level
+        super().setLevel(max(int(numeric), logging.WARNING) if _pinned(self.name) else level)
+
+
+def pin_library_loggers() -> None:
+    for existing in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(existing, logging.Logger) and _pinned(existing.name):
+            existing.__class__ = _PinnedLogger
+            existing.setLevel(existing.level)
+    for name in PINNED_LOGGERS:
+        logger_ = logging.getLogger(name)
+        logger_.__class__ = _PinnedLogger
+        logger_.setLevel(logging.WARNING)
+    # Loggers created later (botocore creates some lazily) are pinned as they appear.
+    previous = logging.getLoggerClass()
+    if previous is not _PinnedLogger:
+        logging.setLoggerClass(_PinnedLogger)
+
+
+pin_library_loggers()
 
 
 def use_structured_logging() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gateways import read_snapshot
-from handlers.common import Context, Decision, execute, handle
+from handlers.common import Context, Decision, execute, handle, read_and_plan
 from handlers.observability import logger, metrics, tracer
 from lifecycle.planner import plan_rotation
 from models.events import RotateEvent, parse_rotate_event
@@ -20,11 +20,14 @@ FUNCTION = "rotate_keys"
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(FUNCTION, event, parse_rotate_event, _decide)
+    return handle(FUNCTION, event, parse_rotate_event, _decide, lambda_context=context)
 
 
 def _decide(request: RotateEvent, context: Context) -> Decision:
-    snapshot = read_snapshot(context.aws, context.settings, user_name=request.user_name)
-    plan = plan_rotation(snapshot, context.now, context.settings, user_name=request.user_name, force=request.force)
+    if request.user_name is None and not request.force:
+        snapshot, plan = read_and_plan(context, lambda seen: plan_rotation(seen, context.now, context.settings))
+    else:
+        snapshot = read_snapshot(context.aws, context.settings, user_name=request.user_name)
+        plan = plan_rotation(snapshot, context.now, context.settings, user_name=request.user_name, force=request.force)
     report, _ = execute(FUNCTION, plan, snapshot, context)
     return Decision(report, snapshot)

@@ -5,8 +5,10 @@ Pure logic (no AWS calls): the same plan serves dry runs, real runs, reports and
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
+from lifecycle.crash import deletion_started, provisioning_unfinished, split_unstored
 from lifecycle.dates import as_utc, format_timestamp, parse_timestamp, whole_days
 from lifecycle.rules import KeyRoles, classify_keys, is_managed, is_unmanaged_in_path
 from models.events import CreateUserEvent
@@ -116,14 +118,59 @@ def _warn_unstored(user: UserState, roles: KeyRoles, b: _Builder) -> None:
         )
 
 
-def _reconcile_user(user: UserState, b: _Builder) -> None:
+def _recover_unstored(user: UserState, roles: KeyRoles, now: datetime, b: _Builder) -> tuple[set[str], bool]:
+    """Keys without a stored secret: orphans of a cut-short run are deleted, a creation still in flight is waited
+    for, anything else is reported. Returns the orphans' ids and whether a creation may still be in flight."""
+    split = split_unstored(user, roles, now)
+    _warn_unstored(user, replace(roles, unstored=split.foreign), b)
+    for key in split.in_flight:
+        b.warn(
+            user.user_name,
+            "key_creation_in_progress",
+            f"access key {key.access_key_id} has no stored secret yet and the run that created it "
+            f"(intent {_iso(split.intent) if split.intent else '?'}) may still be storing it; nothing is done now",
+            key,
+        )
+    for key in split.orphans:
+        b.act(
+            user.user_name,
+            ActionKind.DELETE_KEY,
+            f"orphan: created by a run cut short before its secret was stored (intent recorded "
+            f"{_iso(split.intent) if split.intent else '?'}); nobody can read it, so it is deleted, never adopted",
+            key,
+        )
+    return {key.access_key_id for key in split.orphans}, bool(split.in_flight)
+
+
+def _deletion_in_progress(user: UserState, b: _Builder) -> bool:
+    started = deletion_started(user)
+    if started is not None:
+        b.warn(
+            user.user_name,
+            "deletion_in_progress",
+            f"a deletion of this user started at {started} was cut short; cleanup finishes it, nothing else is done",
+        )
+    return started is not None
+
+
+def _reconcile_user(user: UserState, now: datetime, b: _Builder) -> None:
     roles = classify_keys(user)
-    _warn_unstored(user, roles, b)
+    orphans, in_flight = _recover_unstored(user, roles, now, b)
+    if in_flight:
+        return
     for key in roles.pending:
         b.act(user.user_name, ActionKind.VERIFY_KEY, "key stored as AWSPENDING is not verified yet", key)
+    unfinished = provisioning_unfinished(user, roles)
+    if unfinished is not None:
+        b.act(
+            user.user_name,
+            ActionKind.VERIFY_KEY,
+            "the user's creation was cut short after its key was verified; finishing it (group, provisioning tag)",
+            unfinished,
+        )
     if roles.current is not None or roles.pending:
         return
-    if len(user.keys) >= 2:
+    if len(user.keys) - len(orphans) >= 2:
         # IAM allows two keys per user; creating a third would fail with LimitExceeded on every run.
         b.warn(
             user.user_name,
@@ -162,7 +209,9 @@ def plan_create_user(request: CreateUserEvent, snapshot: AccountSnapshot, now: d
                 f"user exists and expired at {_iso(expires)}; no key is created, cleanup deletes it",
             )
             return b.plan()
-        _reconcile_user(existing, b)
+        if deletion_started(existing) is not None:
+            raise RequestRefused(f"user {existing.user_name} is being deleted; cleanup finishes the deletion")
+        _reconcile_user(existing, now, b)
         return b.plan()
 
     expires = expiry_for(ttl, now, settings)
@@ -186,7 +235,9 @@ def plan_reconcile(snapshot: AccountSnapshot, now: datetime, settings: Settings)
             continue  # cleanup's job; a key for an expired user would only be deleted again
         # A user still tagged provisioning=true without a key was cut short mid-create: creating its key here
         # finishes it (the runner then removes the tag).
-        _reconcile_user(user, b)
+        if _deletion_in_progress(user, b):
+            continue
+        _reconcile_user(user, now, b)
     return b.plan()
 
 
@@ -220,6 +271,8 @@ def plan_rotation(
         expires = _expires_at(user, b)
         if expires is not None and expires <= now:
             raise RequestRefused(f"user {user.user_name} expired at {_iso(expires)}; expired users are not rotated")
+        if deletion_started(user) is not None:
+            raise RequestRefused(f"user {user.user_name} is being deleted; cleanup finishes the deletion")
         _rotate_user(user, now, settings, force, b)
         return b.plan()
 
@@ -231,6 +284,8 @@ def plan_rotation(
             continue
         expires = _expires_at(user, b)
         if expires is not None and expires <= now:
+            continue
+        if _deletion_in_progress(user, b):
             continue
         _rotate_user(user, now, settings, False, b)
     return b.plan()
@@ -258,7 +313,9 @@ def _cut_over(user: UserState, current: AccessKeyState, roles: KeyRoles, b: _Bui
 def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool, b: _Builder) -> None:
     name = user.user_name
     roles = classify_keys(user)
-    _warn_unstored(user, roles, b)
+    orphans, in_flight = _recover_unstored(user, roles, now, b)
+    if in_flight:
+        return
 
     # 1. A rotation in flight: finish it before anything else, so no key is retired until its replacement works.
     if roles.pending:
@@ -275,7 +332,7 @@ def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool
 
     # 2. Inactive replaced keys: record a missing deactivation time, delete once the delete grace is over.
     delete_grace = timedelta(days=settings.delete_after_days)
-    deleted: set[str] = set()
+    deleted: set[str] = set(orphans)
     for key in roles.replaced:
         if key.status == ACTIVE:
             continue
@@ -411,7 +468,9 @@ def plan_cleanup(snapshot: AccountSnapshot, now: datetime, settings: Settings, *
             continue
         if not is_managed(user, settings):
             continue
-        reason = _stale_reason(user, now, settings, b)
+        started = deletion_started(user)
+        # A deletion cut short is finished whatever the user's dates say: its keys may already be gone.
+        reason = f"resuming a deletion started at {started}" if started else _stale_reason(user, now, settings, b)
         if reason is not None:
             _delete_user(user, reason, settings, b)
     return b.plan()

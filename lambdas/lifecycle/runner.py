@@ -12,8 +12,10 @@ from uuid import uuid4
 
 from gateways.errors import AwsError
 from gateways.iam import INACTIVE
-from gateways.secrets import MalformedSecret, key_record
+from gateways.secrets import MalformedSecret, SecretsGateway, key_record
+from lifecycle.budget import UNLIMITED, Budget
 from lifecycle.dates import as_utc, format_timestamp
+from lifecycle.gate import Skip, UserGate
 from lifecycle.planner import expiry_for
 from lifecycle.rules import classify_keys, is_managed
 from models.events import CreateUserEvent
@@ -22,9 +24,11 @@ from models.settings import Settings
 from models.snapshot import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
+    DELETING_TAG,
     EXPIRES_AT_TAG,
     MANAGED_BY_TAG,
     OWNER_TAG,
+    PENDING_KEY_TAG,
     PURPOSE_TAG,
     AccountSnapshot,
     UserState,
@@ -61,6 +65,7 @@ class RunOutcome:
     user_arns: dict[str, str] = field(default_factory=dict)  # users created by this run
     expires_at: dict[str, str] = field(default_factory=dict)  # users created by this run
     keys: dict[str, KeyOutcome] = field(default_factory=dict)  # last key created or verified, per user
+    budget_left: list[str] = field(default_factory=list)  # users not started: the time budget ran out
 
 
 @dataclass
@@ -74,30 +79,66 @@ class _UserInfo:
     arn: str
     provisioning: bool
     secret_arn: str | None = None
+    in_group: bool = True  # False: a half-made user cut short before it joined the group
 
 
 class Runner:
-    def __init__(self, aws: Aws, settings: Settings, now: datetime, *, finish_provisioning: bool = False) -> None:
+    def __init__(
+        self,
+        aws: Aws,
+        settings: Settings,
+        now: datetime,
+        *,
+        finish_provisioning: bool = False,
+        budget: Budget = UNLIMITED,
+    ) -> None:
         """`finish_provisioning`: remove the provisioning tag once a user's key is stored (the create function
-        only: the others' roles may not untag it, and a half-made user is the create function's to finish)."""
+        only: the others' roles may not untag it, and a half-made user is the create function's to finish).
+        `budget`: the Lambda time left; users not started before it runs out are left for the next run."""
         self.aws = aws
         self.settings = settings
         self.now = as_utc(now)
         self.finish_provisioning = finish_provisioning
+        self.budget = budget
+
+    def gate(self) -> UserGate:
+        """Per-user lock and time budget (locking is off without a lock table, e.g. in unit tests)."""
+        table = self.settings.lock_table_name
+        return UserGate(self.aws.locks(table) if table else None, self.now, self.budget)
 
     def apply(self, plan: Plan, snapshot: AccountSnapshot, *, request: CreateUserEvent | None = None) -> RunOutcome:
         self._snapshot = snapshot
         self._request = request
         self._users: dict[str, _UserInfo] = {}
+        self._secrets_scheduled: set[str] = set()
         out = RunOutcome(actions=[], warnings=list(plan.warnings))
         failed: set[str] = set()
         undo: dict[str, list[_Undo]] = {}  # only users created by this run are rolled back
-        for planned in plan.actions:
+        gate = self.gate()
+        last = {a.user_name.lower(): i for i, a in enumerate(plan.actions)}
+        entered: set[str] = set()
+        skipped: dict[str, Skip] = {}
+        for index, planned in enumerate(plan.actions):
             action = planned.model_copy()
             out.actions.append(action)
             user_key = action.user_name.lower()
             if user_key in failed:
                 action.status, action.detail = ActionStatus.FAILED, SKIPPED_DETAIL
+                continue
+            if user_key not in entered and user_key not in skipped:
+                try:
+                    skip = gate.enter(action.user_name)
+                except Exception as exc:
+                    action.status, action.detail = ActionStatus.FAILED, f"lock not taken: {_safe_detail(exc)}"
+                    failed.add(user_key)
+                    continue
+                if skip is None:
+                    entered.add(user_key)
+                else:
+                    skipped[user_key] = skip
+                    _report_skip(action.user_name, skip, out)
+            if user_key in skipped:
+                action.detail = skipped[user_key].message  # stays "planned": not carried out by this run
                 continue
             try:
                 action.detail = self._dispatch(action, out, undo)
@@ -107,6 +148,17 @@ class Runner:
                 failed.add(user_key)
                 if user_key in undo:
                     self._roll_back(action, undo.pop(user_key), out)
+            if last[user_key] == index or user_key in failed:
+                gate.leave(action.user_name)
+        gate.leave_all()
+        if out.budget_left:
+            left = ", ".join(out.budget_left[:20]) + (" ..." if len(out.budget_left) > 20 else "")
+            for warning in out.warnings:
+                if warning.code == "time_budget_exhausted":
+                    warning.message = (
+                        f"the run stopped near its Lambda time limit; {len(out.budget_left)} users were not started "
+                        f"({left}) and the next run continues with them"
+                    )
         return out
 
     # ------------------------------------------------------------------------------------------------------
@@ -143,6 +195,7 @@ class Runner:
             arn=user.arn,
             provisioning=user.tags.get(PROVISIONING_TAG) == "true",
             secret_arn=user.secret.arn if user.secret is not None else None,
+            in_group=not self.settings.temporary_user_group or self.settings.temporary_user_group in user.groups,
         )
         self._users[user_name.lower()] = info
         return info
@@ -189,12 +242,19 @@ class Runner:
 
         secret_name = self._secret_name(name)
         # The secret exists before the key does, so only one call separates a new key from its stored copy.
-        secret = secrets.ensure(
-            secret_name,
-            description=f"Access key of the temporary IAM user {name}; managed by {s.managed_by}",
-            tags={MANAGED_BY_TAG: s.managed_by},
-            kms_key_id=s.secret_kms_key_id,
-        )
+        try:
+            secret = secrets.ensure(
+                secret_name,
+                description=f"Access key of the temporary IAM user {name}; managed by {s.managed_by}",
+                tags={MANAGED_BY_TAG: s.managed_by},
+                kms_key_id=s.secret_kms_key_id,
+            )
+        except AwsError as exc:
+            # A write may have taken effect although its answer was lost; a new user owns no secret yet, so
+            # whatever exists under its name now is put away again.
+            if steps is not None and exc.operation in ("CreateSecret", "RestoreSecret"):
+                steps.append(_Undo("secret", lambda: _discard_secret(secrets, secret_name, s.secret_recovery_days)))
+            raise
         info.secret_arn = secret.arn
         if steps is not None:
             if secret.origin == "created":
@@ -202,6 +262,9 @@ class Runner:
             elif secret.origin == "restored":
                 steps.append(_Undo("secret", lambda: secrets.schedule_deletion(secret_name, s.secret_recovery_days)))
 
+        # Write-ahead: should the run die between CreateAccessKey and PutSecretValue, the next run knows the
+        # key without a secret is this stack's orphan (not someone else's key) and deletes it.
+        iam.tag_user(name, {PENDING_KEY_TAG: format_timestamp(self.now)})
         new = iam.create_access_key(name)
         akid = new.access_key_id
         action.access_key_id = akid
@@ -215,6 +278,7 @@ class Runner:
         except AwsError as exc:
             # Never a key without its stored secret: nobody could ever read it, and it would take a key slot.
             if _attempt(lambda: iam.delete_access_key(name, akid)):
+                _attempt(lambda: iam.untag_user(name, [PENDING_KEY_TAG]))
                 raise ActionFailed(f"{exc}; the new key {akid} was deleted again") from None
             out.errors.append(f"user {name}: key {akid} exists without a stored secret and could not be deleted")
             raise ActionFailed(f"{exc}; the new key {akid} could not be deleted") from None
@@ -230,6 +294,8 @@ class Runner:
             )
         if steps is not None:
             steps.append(_Undo("access key", lambda: iam.delete_access_key(name, akid)))
+        # The key is stored: it is no longer an orphan should anything below fail.
+        iam.untag_user(name, [PENDING_KEY_TAG])
         return self._verify_and_promote(name, info, version_id, akid, new.secret_access_key, out, moved_from=moved_from)
 
     def _verify_key(self, action: Action, out: RunOutcome) -> str:
@@ -237,7 +303,16 @@ class Runner:
         info = self._user(name)
         stored = self.aws.secrets.pending_key(self._secret_name(name), akid)
         if stored is None:
+            known = self._snapshot.find(name)
+            current = classify_keys(known).current if known is not None else None
+            if current is not None and current.access_key_id == akid and info.provisioning:
+                self._finish_provisioning(name, info)
+                return "already verified and AWSCURRENT; the user's creation is finished"
             raise ActionFailed(f"no AWSPENDING version of the user's secret holds key {akid}")
+        user = self._snapshot.find(name)
+        if user is not None and PENDING_KEY_TAG in user.tags and not classify_keys(user).unstored:
+            # A run cut short between storing this key and clearing its intent.
+            self.aws.iam.untag_user(name, [PENDING_KEY_TAG])
         return self._verify_and_promote(name, info, stored.version_id, akid, stored.secret_access_key, out)
 
     def _verify_and_promote(
@@ -277,10 +352,18 @@ class Runner:
             iam.tag_user(name, {CURRENT_SINCE_TAG_PREFIX + akid: format_timestamp(self.now)})
             out.keys[name] = KeyOutcome(akid, info.secret_arn, "verified", result.arn)
             detail = f"verified as {result.arn}; its secret version is AWSCURRENT"
-        if info.provisioning and self.finish_provisioning:
-            iam.untag_user(name, [PROVISIONING_TAG])
-            info.provisioning = False
+        self._finish_provisioning(name, info)
         return detail
+
+    def _finish_provisioning(self, name: str, info: _UserInfo) -> None:
+        group = self.settings.temporary_user_group
+        if info.provisioning and self.finish_provisioning:
+            if not info.in_group and group:
+                # Cut short between CreateUser and AddUserToGroup: the user is finished, not left half-made.
+                self.aws.iam.add_user_to_group(name, group)
+                info.in_group = True
+            self.aws.iam.untag_user(name, [PROVISIONING_TAG])
+            info.provisioning = False
 
     # Retiring keys ----------------------------------------------------------------------------------------
 
@@ -305,7 +388,15 @@ class Runner:
         name, akid = action.user_name, self._key_id(action)
         self._refuse_current_key(name, akid)
         deleted = self.aws.iam.delete_access_key(name, akid)
-        self.aws.iam.untag_user(name, [CURRENT_SINCE_TAG_PREFIX + akid, DEACTIVATED_AT_TAG_PREFIX + akid])
+        records = [CURRENT_SINCE_TAG_PREFIX + akid, DEACTIVATED_AT_TAG_PREFIX + akid]
+        user = self._snapshot.find(name)
+        if (
+            user is not None
+            and PENDING_KEY_TAG in user.tags
+            and any(k.access_key_id == akid for k in classify_keys(user).unstored)
+        ):
+            records.append(PENDING_KEY_TAG)  # an orphan: its intent is settled with it
+        self.aws.iam.untag_user(name, records)
         return "deleted" if deleted else "already gone"
 
     # Deleting users ---------------------------------------------------------------------------------------
@@ -326,7 +417,19 @@ class Runner:
         )
         if not is_managed(current, self.settings):
             raise ActionFailed("refused: the user is no longer managed by this stack (re-checked before deletion)")
-        removed = iam.delete_user_with_credentials(name)
+        if DELETING_TAG not in current.tags:
+            # Write-ahead: a deletion cut short after the keys are gone is finished by the next cleanup, and
+            # no other function gives the half-deleted user a new key in between.
+            iam.tag_user(name, {DELETING_TAG: format_timestamp(self.now)})
+        # The secret goes into its recovery window while the user still exists: a run cut short right after
+        # DeleteUser would otherwise leave a secret that no later run can attribute to a user.
+        secret_name, days = self._secret_name(name), self.settings.secret_recovery_days
+
+        def schedule_secret() -> None:
+            if self.aws.secrets.schedule_deletion(secret_name, days):
+                self._secrets_scheduled.add(name.lower())
+
+        removed = iam.delete_user_with_credentials(name, before_delete=schedule_secret)
         if not removed.get("user"):
             return "already gone"
         parts = [f"{count} {what}" + ("s" if count > 1 else "") for what, count in removed.items() if what != "user"]
@@ -334,7 +437,9 @@ class Runner:
 
     def _delete_secret(self, action: Action) -> str:
         days = self.settings.secret_recovery_days
-        if self.aws.secrets.schedule_deletion(self._secret_name(action.user_name), days):
+        if action.user_name.lower() in self._secrets_scheduled or self.aws.secrets.schedule_deletion(
+            self._secret_name(action.user_name), days
+        ):
             return f"scheduled for deletion; recoverable for {days} days"
         return "already scheduled for deletion or gone"
 
@@ -359,6 +464,25 @@ class Runner:
             out.errors.append(f"user {name}: {cause}; rollback incomplete, left over: " + ", ".join(problems))
         else:
             out.errors.append(f"user {name}: {cause}; everything this call created was removed")
+
+
+def _discard_secret(secrets: SecretsGateway, name: str, recovery_days: int) -> None:
+    described = secrets.describe(name)
+    if described is None or described.get("DeletedDate"):
+        return
+    if described.get("VersionIdsToStages"):
+        secrets.schedule_deletion(name, recovery_days)  # restored from its recovery window: back into it
+    else:
+        secrets.force_delete(name)  # holds nothing
+
+
+def _report_skip(user_name: str, skip: Skip, out: RunOutcome) -> None:
+    if skip.code == "time_budget_exhausted":
+        if not any(w.code == skip.code for w in out.warnings):
+            out.warnings.append(Warning(user_name=None, code=skip.code, message=skip.message))
+        out.budget_left.append(user_name)
+        return
+    out.warnings.append(Warning(user_name=user_name, code=skip.code, message=skip.message))
 
 
 def _run(step: _Undo) -> Exception | None:

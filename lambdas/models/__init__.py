@@ -1,1 +1,1 @@
-"""Pydantic models shared by the three functions: settings, manual-invoke events, account snapshots, plans and reports."""
+"""Pydantic models shared by the functions: settings, manual-invoke events, snapshots, plans and reports."""

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Literal, TypeVar
+from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
-
 
 # IAM user names: 1-64 characters of letters, digits and +=,.@_-
 USER_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
@@ -34,6 +33,18 @@ class ReconcileEvent(_Event):
     dry_run: bool | None = None
 
 
+class AuditEvent(_Event):
+    """`{"action": "audit"}`: the account posture audit (read-only; also the weekly schedule's input)."""
+
+    action: Literal["audit"]
+
+
+class InventoryEvent(_Event):
+    """`{"action": "report"}`: the inventory of managed users and their keys (read-only)."""
+
+    action: Literal["report"]
+
+
 class RotateEvent(_Event):
     """`{}` (the schedule), `{"dry_run": true}`, or `{"user_name": "x", "force": true}`."""
 
@@ -49,8 +60,9 @@ class CleanupEvent(_Event):
     dry_run: bool | None = None
 
 
-CreateKeysEvent = Annotated[CreateUserEvent | ReconcileEvent, Field(discriminator="action")]
-_CREATE_KEYS_ADAPTER: TypeAdapter[CreateUserEvent | ReconcileEvent] = TypeAdapter(CreateKeysEvent)
+CreateKeysRequest = CreateUserEvent | ReconcileEvent | AuditEvent | InventoryEvent
+CreateKeysEvent = Annotated[CreateKeysRequest, Field(discriminator="action")]
+_CREATE_KEYS_ADAPTER: TypeAdapter[CreateKeysRequest] = TypeAdapter(CreateKeysEvent)
 
 
 class EventValidationError(ValueError):
@@ -64,13 +76,13 @@ class EventValidationError(ValueError):
 def _problems(exc: ValidationError) -> list[dict[str, str]]:
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
-        loc = [str(part) for part in error["loc"] if part not in ("create_user", "reconcile")]
+        loc = [str(part) for part in error["loc"] if part not in ("create_user", "reconcile", "audit", "report")]
         field = ".".join(loc) or ("action" if error["type"].startswith("union_tag") else "event")
         problems.append({"field": field, "message": error["msg"]})
     return problems
 
 
-def parse_create_keys_event(event: object) -> CreateUserEvent | ReconcileEvent:
+def parse_create_keys_event(event: object) -> CreateKeysRequest:
     if not isinstance(event, dict):
         raise EventValidationError([{"field": "event", "message": "must be a JSON object"}])
     try:
@@ -99,3 +111,15 @@ def _parse(model: type[M], event: object) -> M:
         return model.model_validate(event)
     except ValidationError as exc:
         raise EventValidationError(_problems(exc)) from None
+
+
+def parse_cloudtrail_event(event: object) -> dict[str, Any]:
+    """An EventBridge "AWS API Call via CloudTrail" event: a JSON object whose detail names the API call."""
+    if not isinstance(event, dict):
+        raise EventValidationError([{"field": "event", "message": "must be a JSON object"}])
+    detail = event.get("detail")
+    if not isinstance(detail, dict):
+        raise EventValidationError([{"field": "detail", "message": "must be the CloudTrail record (an object)"}])
+    if not isinstance(detail.get("eventName"), str):
+        raise EventValidationError([{"field": "detail.eventName", "message": "must be a string"}])
+    return event

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -34,7 +35,7 @@ class Action(BaseModel):
     detail: str | None = None  # outcome detail after apply (e.g. the failure), never a secret
 
 
-class Warning(BaseModel):  # noqa: A001 - the report's own vocabulary
+class Warning(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     user_name: str | None
@@ -69,3 +70,7 @@ class Report(BaseModel):
     expires_at: str | None = None
     verification: str | None = None  # "verified" | "pending" | "skipped (dry run)" | "failed"
     verified_arn: str | None = None
+    # read-only invocations: {"action": "audit"}, {"action": "report"}, and the change detection
+    audit: dict[str, Any] | None = None
+    inventory: dict[str, Any] | None = None
+    change: dict[str, Any] | None = None

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -29,6 +29,11 @@ ENVIRONMENT: dict[str, str] = {
     "DRY_RUN": "dry_run",
     "NOTIFICATION_TOPIC_ARN": "notification_topic_arn",
     "SECRET_KMS_KEY_ID": "secret_kms_key_id",
+    "OUT_OF_BAND_KEY_RESPONSE": "out_of_band_key_response",
+    "FOREWARN_DAYS": "forewarn_days",
+    "EVENT_BUS_NAME": "event_bus_name",
+    "STACK_ROLE_PATH": "stack_role_path",
+    "LOCK_TABLE_NAME": "lock_table_name",
 }
 
 USER_PATH_RE = re.compile(r"^/([\x21-\x7e]+/)?$")
@@ -60,6 +65,13 @@ class Settings(BaseModel):
     dry_run: bool = False
     notification_topic_arn: str | None = None
     secret_kms_key_id: str | None = None  # the stack's customer-managed key for new secrets
+    lock_table_name: str | None = None  # the per-user lock table; without it runs take no locks
+    # Detection (issue 7): what to do with a key created by hand on a managed user, how many days ahead
+    # owners are warned, where lifecycle events go (None: not published), and whose IAM calls are the stack's.
+    out_of_band_key_response: Literal["notify", "deactivate"] = "notify"
+    forewarn_days: tuple[int, ...] = (7, 1)
+    event_bus_name: str | None = None
+    stack_role_path: str = "/iam-key-lifecycle/"
 
     @field_validator("managed_user_path")
     @classmethod
@@ -69,11 +81,32 @@ class Settings(BaseModel):
         return value
 
     @field_validator(
-        "permissions_boundary_arn", "temporary_user_group", "notification_topic_arn", "secret_kms_key_id", mode="before"
+        "permissions_boundary_arn",
+        "temporary_user_group",
+        "notification_topic_arn",
+        "secret_kms_key_id",
+        "event_bus_name",
+        "lock_table_name",
+        mode="before",
     )
     @classmethod
     def _empty_is_none(cls, value: Any) -> Any:
         return None if value == "" else value
+
+    @field_validator("forewarn_days", mode="before")
+    @classmethod
+    def _days_list(cls, value: Any) -> Any:
+        # The environment carries the list as "7,1"; an empty string means no forewarnings.
+        if isinstance(value, str):
+            return tuple(int(part) for part in value.split(",") if part.strip()) if value.strip() else ()
+        return value
+
+    @field_validator("forewarn_days")
+    @classmethod
+    def _days_positive(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(day < 1 or day > 365 for day in value):
+            raise ValueError("each day must be between 1 and 365")
+        return tuple(sorted(set(value), reverse=True))
 
     @model_validator(mode="after")
     def _consistent(self) -> Settings:

@@ -16,6 +16,11 @@ EXEMPT_REASON_TAG = "exempt-reason"
 # AWSCURRENT, and when the stack deactivated a key. One tag per key, removed with the key.
 CURRENT_SINCE_TAG_PREFIX = "current-since:"
 DEACTIVATED_AT_TAG_PREFIX = "deactivated-at:"
+# Write-ahead records: `pending-key` is written (ISO time) before CreateAccessKey and removed once the new key's
+# secret version is stored, so a key left without a secret by a crash is known to be ours and is deleted;
+# `deleting` is written before a user's deletion starts, so a cut-short deletion is resumed, never undone.
+PENDING_KEY_TAG = "pending-key"
+DELETING_TAG = "deleting"
 
 STAGE_CURRENT = "AWSCURRENT"
 STAGE_PENDING = "AWSPENDING"

@@ -14,7 +14,12 @@ from stacks.config import STACK_NAME
 USERS = "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/temporary/*"
 SECRETS = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:temporary-iam-users/*"
 STACK_ROLES = "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/iam-key-lifecycle/*"
-FUNCTIONS = {"create_keys": "CreateKeys", "rotate_keys": "RotateKeys", "cleanup_users": "CleanupUsers"}
+FUNCTIONS = {
+    "create_keys": "CreateKeys",
+    "rotate_keys": "RotateKeys",
+    "cleanup_users": "CleanupUsers",
+    "detect_changes": "DetectChanges",
+}
 
 
 @dataclass(frozen=True)

@@ -55,7 +55,7 @@ def test_cdk_json_defaults_load_as_documented() -> None:
         "reconcile_schedule": "rate(1 hour)",
         "rotate_schedule": "cron(0 9 ? * MON-FRI *)",
         "cleanup_schedule": "cron(0 6 * * ? *)",
-        "schedules_enabled": {"reconcile": True, "rotate": True, "cleanup": True},
+        "schedules_enabled": {"reconcile": True, "rotate": True, "cleanup": True, "audit": True},
         "notification_email": None,
         "log_retention_days": 365,
         "dry_run": False,
@@ -63,6 +63,10 @@ def test_cdk_json_defaults_load_as_documented() -> None:
         "secret_readers": (),
         "generate_bootstrap_version_rule": True,
         "powertools_layer_version": 40,
+        "out_of_band_key_response": "notify",
+        "forewarn_days": (7, 1),
+        "audit_schedule": "cron(0 7 ? * MON *)",
+        "create_cloudtrail_trail": False,
     }
 
 

@@ -17,11 +17,12 @@ WRITABLE_TAG_KEYS = [
     "provisioning",
     "current-since:*",
     "deactivated-at:*",
+    "pending-key",
 ]
 MANAGED = {"StringEquals": {"iam:ResourceTag/managed-by": "iam-key-lifecycle"}}
 READ_VERBS = ("Get", "List", "Describe")
 # X-Ray has no resource-level permissions; Tracing.ACTIVE grants these two on "*".
-UNSCOPABLE_WRITES = {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}
+UNSCOPABLE_WRITES = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "iam:GenerateCredentialReport"}
 
 
 def allow(sid: str | None, actions: list[str], resources: list[str], condition: dict | None = None) -> dict[str, Any]:
@@ -42,6 +43,7 @@ def common(s: Synth, function: str) -> list[dict[str, Any]]:
     construct = FUNCTIONS[function]
     return [
         allow("ReadAccountAuthorizationDetails", ["iam:GetAccountAuthorizationDetails"], ["*"]),
+        allow("ReadCredentialReport", ["iam:GenerateCredentialReport", "iam:GetCredentialReport"], ["*"]),
         allow(
             "ReadManagedUsers",
             ["iam:GetUser", "iam:ListUserTags", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"],
@@ -50,6 +52,11 @@ def common(s: Synth, function: str) -> list[dict[str, Any]]:
         allow("ListSecrets", ["secretsmanager:ListSecrets"], ["*"]),
         allow("DescribeManagedSecrets", ["secretsmanager:DescribeSecret"], [SECRETS]),
         allow("PublishNotifications", ["sns:Publish"], [s.ref("AWS::SNS::Topic", "NotificationsTopic")]),
+        allow(
+            "PublishLifecycleEvents",
+            ["events:PutEvents"],
+            ["arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"],
+        ),
         allow(
             "EncryptNotificationsThroughSns",
             ["kms:GenerateDataKey", "kms:Decrypt"],
@@ -184,6 +191,11 @@ def expected_create_keys(s: Synth) -> list[dict[str, Any]]:
             [SECRETS],
         ),
         secrets_key(s),
+        allow(
+            "ReadAccountPosture",
+            ["iam:GetAccountSummary"],
+            ["*"],
+        ),
         *guards(s, creates_users=True),
         *cdk_added(s),
     ]
@@ -202,7 +214,10 @@ def expected_rotate_keys(s: Synth) -> list[dict[str, Any]]:
             "RecordKeyLifecycleInTags",
             ["iam:TagUser", "iam:UntagUser"],
             [USERS],
-            {**MANAGED, "ForAllValues:StringLike": {"aws:TagKeys": ["current-since:*", "deactivated-at:*"]}},
+            {
+                **MANAGED,
+                "ForAllValues:StringLike": {"aws:TagKeys": ["current-since:*", "deactivated-at:*", "pending-key"]},
+            },
         ),
         allow(
             "StoreKeysInManagedSecrets",
@@ -264,6 +279,32 @@ def expected_cleanup_users(s: Synth) -> list[dict[str, Any]]:
             ["arn:${AWS::Partition}:iam::${AWS::AccountId}:mfa/*"],
         ),
         allow("DeleteManagedSecrets", ["secretsmanager:DeleteSecret"], [SECRETS]),
+        allow(
+            "RecordForewarningsInTags",
+            ["iam:TagUser", "iam:UntagUser"],
+            [USERS],
+            {**MANAGED, "ForAllValues:StringLike": {"aws:TagKeys": ["warned:*"]}},
+        ),
+        allow(
+            "RecordDeletionInTag",
+            ["iam:TagUser"],
+            [USERS],
+            {**MANAGED, "ForAllValues:StringLike": {"aws:TagKeys": ["deleting"]}},
+        ),
+        *guards(s, creates_users=False),
+        *cdk_added(s),
+    ]
+
+
+def expected_detect_changes(s: Synth) -> list[dict[str, Any]]:
+    # The default out_of_band_key_response is "notify": no write on any user.
+    return [
+        *common(s, "detect_changes"),
+        allow(
+            "ReadUsersNamedByEvents",
+            ["iam:GetUser", "iam:ListUserTags"],
+            ["arn:${AWS::Partition}:iam::${AWS::AccountId}:user/*"],
+        ),
         *guards(s, creates_users=False),
         *cdk_added(s),
     ]
@@ -273,6 +314,7 @@ EXPECTED = {
     "create_keys": expected_create_keys,
     "rotate_keys": expected_rotate_keys,
     "cleanup_users": expected_cleanup_users,
+    "detect_changes": expected_detect_changes,
 }
 
 
@@ -287,6 +329,13 @@ def test_each_function_role_holds_exactly_its_statements(default_synth: Synth, f
     actual = {_key(s): s for s in default_synth.function_statements(function)}
     # Then each statement is exactly the expected one: nothing missing, nothing extra, nothing widened
     expected = {_key(s): s for s in EXPECTED[function](default_synth)}
+    if function != "detect_changes":  # the functions that apply plans take per-user locks
+        lock = allow(
+            "TakeAndReleaseUserLocks",
+            ["dynamodb:PutItem"],
+            [default_synth.arn("AWS::DynamoDB::Table", "UserLocksTable")],
+        )
+        expected[_key(lock)] = lock
     assert sorted(actual) == sorted(expected)
     for key, statement in expected.items():
         assert actual[key] == statement, key

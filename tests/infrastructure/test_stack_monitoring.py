@@ -16,6 +16,8 @@ QUEUES = [
     "SchedulesReconcileDeadLetterQueue",
     "SchedulesRotateDeadLetterQueue",
     "SchedulesCleanupDeadLetterQueue",
+    "SchedulesAuditDeadLetterQueue",
+    "ChangeDetectionRuleDeadLetterQueue",
 ]
 
 
@@ -80,7 +82,10 @@ def test_dashboard_shows_functions_and_lifecycle_metrics(default_synth: Synth) -
         assert f'"title":"{title}"' in body
     for name in FUNCTIONS.values():
         assert default_synth.ref("AWS::Lambda::Function", f"Functions{name}Function") in body
-    expressions = [w["properties"]["metrics"][0][0]["expression"] for w in json.loads(body)["widgets"][3:]]
+    expressions = [
+        w["properties"]["metrics"][0][0]["expression"]
+        for w in json.loads(body)["widgets"][3 : 3 + len(LIFECYCLE_METRICS)]
+    ]
     assert expressions == [
         f"SUM(SEARCH('\"IamKeyLifecycle\" MetricName=\"{metric}\"', 'Sum', 300))" for metric in LIFECYCLE_METRICS
     ]

@@ -11,7 +11,7 @@ from models.settings import ENVIRONMENT
 
 pytestmark = pytest.mark.xdist_group("synth")
 
-TIMEOUTS = {"create_keys": 60, "rotate_keys": 300, "cleanup_users": 300}
+TIMEOUTS = {"create_keys": 60, "rotate_keys": 300, "cleanup_users": 300, "detect_changes": 60}
 LAYER = "arn:${AWS::Partition}:lambda:${AWS::Region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:"
 
 
@@ -227,10 +227,14 @@ def test_email_subscription_only_when_configured(variant_synth: Synth) -> None:
 
 def test_every_queue_is_kms_encrypted_and_tls_only(default_synth: Synth) -> None:
     queues = default_synth.of_type("AWS::SQS::Queue")
-    assert len(queues) == 4  # the on-failure queue and one dead-letter queue per schedule
+    assert len(queues) == 6  # the on-failure queue, one dead-letter queue per schedule, the change rule's
     policies = [render(p["Properties"]) for p in default_synth.of_type("AWS::SQS::QueuePolicy").values()]
     for logical_id, queue in queues.items():
-        assert queue["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs", logical_id
+        if logical_id.startswith("ChangeDetectionRuleDeadLetterQueue"):
+            # EventBridge cannot send to a queue encrypted with the AWS managed key aws/sqs: SSE-SQS instead.
+            assert queue["Properties"]["SqsManagedSseEnabled"] is True, logical_id
+        else:
+            assert queue["Properties"]["KmsMasterKeyId"] == "alias/aws/sqs", logical_id
         tls = [
             st
             for p in policies

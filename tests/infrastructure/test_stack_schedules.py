@@ -23,7 +23,7 @@ def schedule(s: Synth, name: str) -> dict:
 
 def test_all_schedules_are_in_the_stack_schedule_group(default_synth: Synth) -> None:
     group = default_synth.properties("AWS::Scheduler::ScheduleGroup", "SchedulesGroup")
-    assert len(default_synth.of_type("AWS::Scheduler::Schedule")) == 3
+    assert len(default_synth.of_type("AWS::Scheduler::Schedule")) == 4
     for name in SCHEDULES:
         assert schedule(default_synth, name)["GroupName"] == group["Name"]
     assert group["Name"] != "default"

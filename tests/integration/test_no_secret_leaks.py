@@ -37,7 +37,7 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
             results.append(account.create("bob", ttl_days=30))
             account.faults.clear()
             results.append(account.invoke("create_keys", {"action": "reconcile"}))
-            account.faults.fail("TagUser")
+            account.faults.fail("UpdateSecretVersionStage")
             results.append(account.create("carol", ttl_days=30))
             account.faults.clear()
             # And keys are force-rotated, rotated on schedule (first through a storage failure), retired

@@ -41,6 +41,11 @@ def test_every_variable_is_read_and_converted() -> None:
         "DRY_RUN": "true",
         "NOTIFICATION_TOPIC_ARN": "arn:aws:sns:us-east-1:123456789012:keys",
         "SECRET_KMS_KEY_ID": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "OUT_OF_BAND_KEY_RESPONSE": "deactivate",
+        "FOREWARN_DAYS": "1,14,7",
+        "EVENT_BUS_NAME": "default",
+        "STACK_ROLE_PATH": "/keys-stack/",
+        "LOCK_TABLE_NAME": "user-locks",
     }
     assert set(environ) == set(ENVIRONMENT)
     # When read
@@ -64,6 +69,11 @@ def test_every_variable_is_read_and_converted() -> None:
         "dry_run": True,
         "notification_topic_arn": "arn:aws:sns:us-east-1:123456789012:keys",
         "secret_kms_key_id": "arn:aws:kms:us-east-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+        "out_of_band_key_response": "deactivate",
+        "forewarn_days": (14, 7, 1),
+        "event_bus_name": "default",
+        "stack_role_path": "/keys-stack/",
+        "lock_table_name": "user-locks",
     }
 
 

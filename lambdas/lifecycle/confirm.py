@@ -1,0 +1,126 @@
+"""A scheduled run at scale: plan on bulk-read state, re-read and re-plan every user the plan touches before
+acting, then apply per user with bounded parallelism inside the Lambda's time budget."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Literal
+
+from gateways.snapshot import read_bulk_snapshot, read_scan_snapshot, read_user
+from lifecycle.budget import UNLIMITED, Budget
+from lifecycle.gate import OUT_OF_TIME
+from lifecycle.rules import is_managed
+from lifecycle.runner import Runner, RunOutcome
+from models.events import CreateUserEvent
+from models.report import Action, Plan
+from models.settings import Settings
+from models.snapshot import AccountSnapshot, UserState
+
+if TYPE_CHECKING:
+    from gateways.aws import Aws
+
+ReadMode = Literal["bulk", "scan"]
+Planner = Callable[[AccountSnapshot], Plan]
+
+# IAM allows a few writes per second per account; adaptive retries slow the pool down further when it throttles.
+WORKERS = 4
+
+
+@dataclass(frozen=True)
+class Decided:
+    snapshot: AccountSnapshot  # what the final plan was made from (confirmed users read one by one)
+    plan: Plan
+    confirmed: tuple[str, ...]  # users re-read with per-user calls before the final plan
+
+
+def plan_confirmed(
+    aws: Aws,
+    settings: Settings,
+    now: datetime,
+    planner: Planner,
+    *,
+    mode: ReadMode = "bulk",
+    with_last_used: bool = True,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Decided:
+    """The plan of a scheduled run. In bulk mode the first plan only names the users worth a closer look (any
+    action or warning, or keys the bulk data could not pin down); those are re-read and the plan is made again,
+    so no action ever rests on the credential report alone. Users without either cost no call of their own."""
+    if mode == "scan":
+        snapshot = read_scan_snapshot(aws, settings, with_last_used=with_last_used)
+        return Decided(snapshot, planner(snapshot), ())
+
+    bulk = read_bulk_snapshot(aws, settings, now, sleep=sleep)
+    first = planner(bulk.snapshot)
+    by_name = {user.user_name.lower(): user for user in bulk.snapshot.users}
+    wanted = set(bulk.unresolved) | {action.user_name.lower() for action in first.actions}
+    for warning in first.warnings:
+        user = by_name.get((warning.user_name or "").lower())
+        if user is not None and is_managed(user, settings):
+            wanted.add(user.user_name.lower())
+    if not wanted:
+        return Decided(bulk.snapshot, first, ())
+
+    fresh: dict[str, UserState | None] = {
+        name: read_user(aws, by_name[name], with_last_used=with_last_used) for name in sorted(wanted) if name in by_name
+    }
+    users = []
+    for user in bulk.snapshot.users:
+        key = user.user_name.lower()
+        if key not in fresh:
+            users.append(user)
+        elif (confirmed := fresh[key]) is not None:
+            users.append(confirmed)
+    snapshot = AccountSnapshot(users=tuple(users))
+    return Decided(snapshot, planner(snapshot), tuple(by_name[name].user_name for name in sorted(fresh)))
+
+
+def apply_in_parallel(
+    aws: Aws,
+    settings: Settings,
+    now: datetime,
+    plan: Plan,
+    snapshot: AccountSnapshot,
+    *,
+    request: CreateUserEvent | None = None,
+    finish_provisioning: bool = False,
+    budget: Budget = UNLIMITED,
+    workers: int = WORKERS,
+) -> RunOutcome:
+    """Apply the plan user by user, `workers` users at a time; each user's actions run in order by a Runner of
+    its own (locks, rollback and the time budget work per user, as in a sequential run). The outcome lists
+    actions user by user in the plan's order."""
+    per_user: dict[str, list[Action]] = {}
+    for action in plan.actions:
+        per_user.setdefault(action.user_name.lower(), []).append(action)
+    # Clients are made before the threads start: a boto3 session may not build clients from several threads.
+    _ = aws.iam, aws.secrets
+
+    def run(actions: list[Action]) -> RunOutcome:
+        runner = Runner(aws, settings, now, finish_provisioning=finish_provisioning, budget=budget)
+        return runner.apply(Plan(actions=actions), snapshot, request=request)
+
+    if workers <= 1 or len(per_user) <= 1:
+        results = [run(actions) for actions in per_user.values()]
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="user") as pool:
+            results = list(pool.map(run, per_user.values()))
+
+    out = RunOutcome(actions=[], warnings=list(plan.warnings))
+    for result in results:
+        out.actions.extend(result.actions)
+        for warning in result.warnings:
+            # The runner words "out of time" once per run, without a user; one such warning for the whole run.
+            if warning.code == OUT_OF_TIME and any(w.code == OUT_OF_TIME for w in out.warnings):
+                continue
+            out.warnings.append(warning)
+        out.errors.extend(result.errors)
+        out.user_arns.update(result.user_arns)
+        out.expires_at.update(result.expires_at)
+        out.keys.update(result.keys)
+        out.budget_left.extend(result.budget_left)
+    return out

@@ -1,0 +1,43 @@
+"""The per-user lock table: two runs never work on one user at once (a scheduled rotation and a manual one, a
+rotation and a cleanup, two manual creates of one name)."""
+
+from __future__ import annotations
+
+from aws_cdk import RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+LOCK_KEY = "lock_key"  # lambdas/gateways/locks.py
+TTL_ATTRIBUTE = "expires_at"
+
+
+class UserLocks(Construct):
+    """On-demand table, KMS-encrypted, point-in-time recovery, expired items removed by TTL."""
+
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = dynamodb.Table(
+            self,
+            "Table",
+            partition_key=dynamodb.Attribute(name=LOCK_KEY, type=dynamodb.AttributeType.STRING),
+            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+            # KMS with the AWS managed key: the items hold user names and times, never a secret, and the
+            # functions then need no key policy or grant of their own.
+            encryption=dynamodb.TableEncryption.AWS_MANAGED,
+            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                point_in_time_recovery_enabled=True
+            ),
+            time_to_live_attribute=TTL_ATTRIBUTE,
+            deletion_protection=True,
+            # Locks are worthless once the stack is gone; nothing else reads them.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+
+    def allow(self, role: iam.IRole) -> None:
+        """Take and release locks (conditional PutItem), on this table only."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="TakeAndReleaseUserLocks", actions=["dynamodb:PutItem"], resources=[self.table.table_arn]
+            )
+        )
