@@ -14,7 +14,7 @@ from gateways.snapshot import read_bulk_snapshot, read_scan_snapshot, read_user
 from lifecycle.budget import UNLIMITED, Budget
 from lifecycle.gate import OUT_OF_TIME
 from lifecycle.rules import is_managed
-from lifecycle.runner import Runner, RunOutcome
+from lifecycle.runner import Runner, RunOutcome, name_budget_left
 from models.events import CreateUserEvent
 from models.report import Action, Plan
 from models.settings import Settings
@@ -123,4 +123,5 @@ def apply_in_parallel(
         out.expires_at.update(result.expires_at)
         out.keys.update(result.keys)
         out.budget_left.extend(result.budget_left)
+    name_budget_left(out)  # each user's runner named only its own users
     return out

@@ -151,14 +151,7 @@ class Runner:
             if last[user_key] == index or user_key in failed:
                 gate.leave(action.user_name)
         gate.leave_all()
-        if out.budget_left:
-            left = ", ".join(out.budget_left[:20]) + (" ..." if len(out.budget_left) > 20 else "")
-            for warning in out.warnings:
-                if warning.code == "time_budget_exhausted":
-                    warning.message = (
-                        f"the run stopped near its Lambda time limit; {len(out.budget_left)} users were not started "
-                        f"({left}) and the next run continues with them"
-                    )
+        name_budget_left(out)
         return out
 
     # ------------------------------------------------------------------------------------------------------
@@ -474,6 +467,19 @@ def _discard_secret(secrets: SecretsGateway, name: str, recovery_days: int) -> N
         secrets.schedule_deletion(name, recovery_days)  # restored from its recovery window: back into it
     else:
         secrets.force_delete(name)  # holds nothing
+
+
+def name_budget_left(out: RunOutcome) -> None:
+    """Word the run's one time_budget_exhausted warning with every user left (call again after merging outcomes)."""
+    if not out.budget_left:
+        return
+    left = ", ".join(out.budget_left[:20]) + (" ..." if len(out.budget_left) > 20 else "")
+    for warning in out.warnings:
+        if warning.code == "time_budget_exhausted":
+            warning.message = (
+                f"the run stopped near its Lambda time limit; {len(out.budget_left)} users were not started "
+                f"({left}) and the next run continues with them"
+            )
 
 
 def _report_skip(user_name: str, skip: Skip, out: RunOutcome) -> None:

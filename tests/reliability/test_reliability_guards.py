@@ -13,8 +13,10 @@ import boto3
 import pytest
 import time_machine
 from reliability_account import LOCK_TABLE, World
+from reliability_sync import MeetAtFirstLock, atomic_conditional_writes
 
 from gateways.locks import LockGateway
+from handlers.common import get_aws
 from handlers.observability import logger
 from tests.integration.moto_account import OWNER
 
@@ -76,9 +78,13 @@ def test_two_runs_at_once_on_one_user_never_both_act(world: World) -> None:
     assert set(world.keys("alice")) == set(world.stages("alice"))
 
 
-def test_two_manual_creates_of_one_name_make_one_user(world: World) -> None:
+def test_two_manual_creates_of_one_name_make_one_user(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
     barrier = threading.Barrier(2)
     results: list[dict[str, Any]] = []
+    atomic_conditional_writes(monkeypatch)
+    meet = MeetAtFirstLock()
+    meet.install(get_aws().session.events)
+    meet.arm()  # both read the account before either creates
 
     def invoke(name: str) -> None:
         barrier.wait()
@@ -94,7 +100,14 @@ def test_two_manual_creates_of_one_name_make_one_user(world: World) -> None:
     assert len(users) == 1
     assert len(world.keys(users[0])) == 1
     assert world.problems(settled=False) == []
-    assert any(r["errors"] or r["warnings"] for r in results)
+    # And the loser carried out nothing and says why, naming its user; the winner made the user alone
+    (winner,) = [r for r in results if not r["warnings"]]
+    (loser,) = [r for r in results if r["warnings"]]
+    assert {(a["action"], a["status"]) for a in winner["actions"]} == {("create_user", "done"), ("create_key", "done")}
+    assert winner["errors"] == [] and loser["errors"] == []
+    assert [(w["user_name"].lower(), w["code"]) for w in loser["warnings"]] == [("bob", "locked_by_another_run")]
+    assert {a["status"] for a in loser["actions"]} == {"planned"}
+    assert all(a["detail"].startswith("skipped: another run") for a in loser["actions"])
 
 
 # Bad input --------------------------------------------------------------------------------------------------
