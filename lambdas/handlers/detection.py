@@ -13,9 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from gateways import AwsError, read_snapshot
 from handlers.observability import logger, metrics
 from lifecycle.announce import AUDIT_CODE_PREFIX, OWN_EVENT_CODE_PREFIX, run_events
-from lifecycle.audit import METRIC_NAMES, UserPolicies, audit_account, parse_credential_report
 from lifecycle.forewarn import Forewarning, plan_forewarnings
-from lifecycle.inventory import build_inventory
 from models.report import Report, Warning
 from models.settings import Settings
 from models.snapshot import AccountSnapshot
@@ -116,6 +114,9 @@ def send_forewarnings(
 
 def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:
     """The posture audit as a report: each finding is also a warning (so it is notified), counts as metrics."""
+    # Imported here: only manual and weekly audit requests need it, so the scheduled runs' cold start skips it.
+    from lifecycle.audit import METRIC_NAMES, UserPolicies, audit_account, parse_credential_report
+
     rows = parse_credential_report(aws.posture.credential_report())
     snapshot = read_snapshot(aws, settings, with_last_used=False)
     policies = {
@@ -148,5 +149,7 @@ def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> 
 
 
 def inventory_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:
+    from lifecycle.inventory import build_inventory  # manual requests only: off the cold path
+
     snapshot = read_snapshot(aws, settings)
     return Report(function=function, dry_run=False, inventory=build_inventory(snapshot, now, settings))

@@ -1,0 +1,532 @@
+"""LocalAccount: an emulated AWS account in this process that the real CDK CLI deploys the stack into,
+and that runs the deployed functions as deployed, on their schedules, under a virtual clock."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+import threading
+import time
+import urllib.request
+from collections.abc import Callable, Iterable, Mapping
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import botocore.session
+import time_machine
+from botocore.config import Config
+
+from local_account import emulator, transport
+from local_account.cdk import REPO_ROOT, STACK_NAME, CdkCli
+from local_account.runtime import DeployedFunction, Invocation, ModuleSpaces, run_handler, shared_loader
+from local_account.schedules import ScheduleExpression
+
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
+ADMIN_USER = "administrator"
+ADMIN_POLICY_ARN = "arn:aws:iam::aws:policy/AdministratorAccess"
+# Context every local deployment needs: moto has no SSM parameter for the bootstrap version to check.
+BASE_CONTEXT: dict[str, Any] = {"generate_bootstrap_version_rule": False}
+
+log = logging.getLogger(__name__)
+_one_account = threading.Lock()
+
+emulator.install()
+
+
+class LocalAccountError(RuntimeError):
+    """The local account could not be set up or was used wrongly."""
+
+
+@dataclass(frozen=True)
+class DeployedSchedule:
+    """A schedule as read back from the Scheduler API."""
+
+    name: str
+    group_name: str
+    arn: str
+    expression: str
+    timezone: str
+    input: str | None
+    target_arn: str
+    role_arn: str | None
+    state: str
+    function: str | None  # the deployed function's name in `LocalAccount.functions`, if it targets one
+    created: datetime
+    start_date: datetime | None = None
+    end_date: datetime | None = None
+    retry_policy: dict[str, Any] = field(default_factory=dict)
+    dead_letter_arn: str | None = None
+
+    @property
+    def event(self) -> Any:
+        """What the target receives: the schedule's input (JSON), or `{}` when it has none."""
+        return json.loads(self.input) if self.input else {}
+
+    @property
+    def enabled(self) -> bool:
+        return self.state == "ENABLED"
+
+    def firings(self, after: datetime, until: datetime) -> list[datetime]:
+        """When this schedule fires in (after, until], honouring its state, start and end dates."""
+        if not self.enabled:
+            return []
+        lower = max(after, self.start_date - timedelta(microseconds=1)) if self.start_date else after
+        upper = min(until, self.end_date) if self.end_date else until
+        if upper <= lower:
+            return []
+        expression = ScheduleExpression(self.expression, self.timezone)
+        return list(expression.between(lower, upper, anchor=self.start_date or self.created))
+
+
+@dataclass
+class Timings:
+    """How long setting up the account took, in seconds."""
+
+    server_s: float = 0.0
+    synth_s: float = 0.0
+    bootstrap_s: float = 0.0
+    deploy_s: float = 0.0
+    read_back_s: float = 0.0
+
+    @property
+    def total_s(self) -> float:
+        return self.server_s + self.synth_s + self.bootstrap_s + self.deploy_s + self.read_back_s
+
+
+def _credentials_pair(credentials: Any) -> tuple[str, str, str | None]:
+    if isinstance(credentials, tuple | list):
+        key, secret, *token = credentials
+        return str(key), str(secret), (str(token[0]) if token and token[0] else None)
+    if isinstance(credentials, Mapping):
+        lowered = {str(k).lower().replace("_", ""): v for k, v in credentials.items()}
+        key = lowered.get("accesskeyid")
+        secret = lowered.get("secretaccesskey")
+        if not key or not secret:
+            raise LocalAccountError("credentials need an access key id and a secret access key")
+        token = lowered.get("sessiontoken")
+        return str(key), str(secret), (str(token) if token else None)
+    raise LocalAccountError("credentials must be a mapping or a (key id, secret[, session token]) tuple")
+
+
+class LocalAccount:
+    """An emulated AWS account with the stack deployed. Use `LocalAccount.deploy(...)` as a context manager."""
+
+    account_id = ACCOUNT_ID
+    region = REGION
+
+    def __init__(self, *, start: datetime, stack_name: str, project_dir: Path):
+        self.stack_name = stack_name
+        self.project_dir = project_dir
+        self.timings = Timings()
+        self.invocations: list[Invocation] = []
+        self.functions: dict[str, DeployedFunction] = {}
+        self.schedules: dict[str, DeployedSchedule] = {}
+        self.stack_outputs: dict[str, str] = {}
+        self.stack_resources: dict[str, dict[str, str]] = {}
+        self.template: dict[str, Any] = {}
+        self._start = start
+        self._exit = ExitStack()
+        self._server: Any = None
+        self._clock: Any = None
+        self._admin: tuple[str, str] | None = None
+        self._sessions: dict[tuple[str, str, str | None], boto3.Session] = {}
+        self._modules = ModuleSpaces()
+        self._clients: dict[tuple[tuple[str, str, str | None], str], Any] = {}
+        self.endpoint_url = ""
+        self.assembly_dir: Path | None = None
+
+    # --- setting up ---------------------------------------------------------------------------------
+
+    @classmethod
+    def deploy(
+        cls,
+        context: Mapping[str, Any] | None = None,
+        *,
+        start: datetime | None = None,
+        stack_name: str = STACK_NAME,
+        project_dir: Path = REPO_ROOT,
+        enforce_iam: bool = True,
+        in_process_transport: bool = True,
+    ) -> LocalAccount:
+        """A fresh emulated account at virtual time `start` (default: now, to the minute), with the stack
+        synthesized with `context` overrides, bootstrapped and deployed by the CDK CLI.
+
+        `enforce_iam`: every request is judged against its caller's IAM policies (the administrator's too).
+        `in_process_transport`: this process's clients reach the emulator without a socket (see transport)."""
+        if start is None:
+            start = datetime.now(UTC).replace(second=0, microsecond=0)
+        if start.tzinfo is None:
+            raise LocalAccountError("start must be timezone-aware")
+        if not _one_account.acquire(blocking=False):
+            raise LocalAccountError("one LocalAccount per process: moto's backends are process-wide")
+        account = cls(start=start.astimezone(UTC), stack_name=stack_name, project_dir=project_dir)
+        account._exit.callback(_one_account.release)
+        try:
+            account._set_up(dict(context or {}), enforce_iam=enforce_iam, in_process=in_process_transport)
+        except BaseException:
+            account.close()
+            raise
+        return account
+
+    def _set_up(self, context: dict[str, Any], *, enforce_iam: bool, in_process: bool) -> None:
+        started = time.perf_counter()
+        self._exit.enter_context(emulator.aws_fidelity())
+        self._clock = time_machine.travel(self._start, tick=False).start()
+        self._exit.callback(self._clock.stop if hasattr(self._clock, "stop") else lambda: None)
+        self._exit.callback(_restore_env, "MOTO_IAM_LOAD_MANAGED_POLICIES", os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES"))
+        # Groups and the admin need AWS managed policies (IAMReadOnlyAccess, AdministratorAccess).
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
+        self._start_server(in_process=in_process)
+        self._create_admin()
+        if enforce_iam:
+            self._set_auth(0)
+        self.timings.server_s = time.perf_counter() - started
+
+        workdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="local-account-")))
+        assert self._admin is not None
+        cli = CdkCli(
+            endpoint_url=self.endpoint_url,
+            credentials=self._admin,
+            region=self.region,
+            output_dir=workdir / "cdk.out",
+            project_dir=self.project_dir,
+        )
+        self.assembly_dir = cli.synth({**BASE_CONTEXT, **context})
+        self.template = cli.template(self.stack_name)
+        cli.bootstrap(self.account_id, self.region)
+        cli.deploy(self.stack_name)
+        self.timings.synth_s = cli.timings.synth_s
+        self.timings.bootstrap_s = cli.timings.bootstrap_s
+        self.timings.deploy_s = cli.timings.deploy_s
+
+        started = time.perf_counter()
+        self.refresh()
+        self.timings.read_back_s = time.perf_counter() - started
+
+    def _start_server(self, *, in_process: bool) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        # Never 0.0.0.0: the emulator holds credentials and must not be reachable from the network.
+        self._server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+        self._server.start()
+        self._exit.callback(self._stop_server)
+        _, port = self._server.get_host_and_port()
+        # moto resolves CloudFormation template URLs only for the host name `localhost`.
+        self.endpoint_url = f"http://localhost:{port}"
+        self._post("/moto-api/reset", b"")
+        app = getattr(getattr(self._server, "_server", None), "app", None)
+        if in_process and app is not None:
+            transport.route(self.endpoint_url, app)
+            self._exit.callback(transport.unroute, self.endpoint_url)
+
+    def _stop_server(self) -> None:
+        try:
+            self._post("/moto-api/reset", b"")
+        finally:
+            self._server.stop()
+
+    def _post(self, path: str, body: bytes) -> dict[str, Any]:
+        request = urllib.request.Request(  # noqa: S310
+            self.endpoint_url + path, data=body, method="POST", headers={"Content-Type": "text/plain"}
+        )
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - our local emulator
+            return dict(json.loads(response.read() or b"{}"))
+
+    def _set_auth(self, initial_no_auth_actions: float) -> None:
+        previous = self._post("/moto-api/reset-auth", str(initial_no_auth_actions).encode())
+        self._exit.callback(self._post, "/moto-api/reset-auth", previous["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"].encode())
+
+    def _create_admin(self) -> None:
+        # Created before IAM enforcement is on: afterwards every request must be signed by a known key.
+        iam = self._session(("bootstrap", "bootstrap", None)).client(
+            "iam", endpoint_url=self.endpoint_url, region_name=self.region
+        )
+        iam.create_user(UserName=ADMIN_USER)
+        iam.attach_user_policy(UserName=ADMIN_USER, PolicyArn=ADMIN_POLICY_ARN)
+        key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
+        self._admin = (key["AccessKeyId"], key["SecretAccessKey"])
+
+    def refresh(self) -> None:
+        """Read the stack's resources, outputs, functions and schedules back from the account's APIs."""
+        cloudformation = self.admin_client("cloudformation")
+        stack = cloudformation.describe_stacks(StackName=self.stack_name)["Stacks"][0]
+        self.stack_outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        resources: dict[str, dict[str, str]] = {}
+        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=self.stack_name):
+            for summary in page["StackResourceSummaries"]:
+                resources[summary["LogicalResourceId"]] = {
+                    "type": summary["ResourceType"],
+                    "physical_id": summary.get("PhysicalResourceId", ""),
+                }
+        self.stack_resources = resources
+        self.functions = self._read_functions()
+        self.schedules = self._read_schedules()
+
+    def _read_functions(self) -> dict[str, DeployedFunction]:
+        client = self.admin_client("lambda")
+        functions: dict[str, DeployedFunction] = {}
+        for logical_id, resource in self.stack_resources.items():
+            if resource["type"] != "AWS::Lambda::Function":
+                continue
+            config = client.get_function_configuration(FunctionName=resource["physical_id"])
+            handler = config["Handler"]
+            module = handler.rsplit(".", 1)[0]
+            name = module.removeprefix("handlers.") if module.startswith("handlers.") else logical_id
+            functions[name] = DeployedFunction(
+                name=name,
+                function_name=config["FunctionName"],
+                function_arn=config["FunctionArn"],
+                handler=handler,
+                environment=dict(config.get("Environment", {}).get("Variables", {})),
+                role_arn=config["Role"],
+                memory_mb=int(config.get("MemorySize", 128)),
+                timeout_s=int(config.get("Timeout", 3)),
+                runtime=config.get("Runtime", ""),
+                logical_id=logical_id,
+            )
+        return functions
+
+    def _read_schedules(self) -> dict[str, DeployedSchedule]:
+        client = self.admin_client("scheduler")
+        by_arn = {f.function_arn: f.name for f in self.functions.values()}
+        schedules: dict[str, DeployedSchedule] = {}
+        for groups in client.get_paginator("list_schedule_groups").paginate():
+            for group in groups["ScheduleGroups"]:
+                for page in client.get_paginator("list_schedules").paginate(GroupName=group["Name"]):
+                    for summary in page["Schedules"]:
+                        detail = client.get_schedule(Name=summary["Name"], GroupName=group["Name"])
+                        target = detail["Target"]
+                        # A target may name a version or alias: arn:...:function:name[:qualifier].
+                        function_arn = ":".join(target["Arn"].split(":")[:7])
+                        schedules[detail["Name"]] = DeployedSchedule(
+                            name=detail["Name"],
+                            group_name=group["Name"],
+                            arn=detail["Arn"],
+                            expression=detail["ScheduleExpression"],
+                            timezone=detail.get("ScheduleExpressionTimezone") or "UTC",
+                            input=target.get("Input"),
+                            target_arn=target["Arn"],
+                            role_arn=target.get("RoleArn"),
+                            state=detail.get("State", "ENABLED"),
+                            function=by_arn.get(function_arn),
+                            created=_as_utc(detail.get("CreationDate")) or self._start,
+                            start_date=_as_utc(detail.get("StartDate")),
+                            end_date=_as_utc(detail.get("EndDate")),
+                            retry_policy=dict(target.get("RetryPolicy", {})),
+                            dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
+                        )
+        return schedules
+
+    # --- clients ------------------------------------------------------------------------------------
+
+    def _session(self, credentials: tuple[str, str, str | None]) -> boto3.Session:
+        if credentials not in self._sessions:
+            key, secret, token = credentials
+            core = botocore.session.Session()
+            core.register_component("data_loader", shared_loader(core.get_config_variable("data_path")))
+            self._sessions[credentials] = boto3.Session(
+                aws_access_key_id=key,
+                aws_secret_access_key=secret,
+                aws_session_token=token,
+                region_name=self.region,
+                botocore_session=core,
+            )
+        return self._sessions[credentials]
+
+    @property
+    def admin_credentials(self) -> dict[str, str]:
+        """The administrator's access key (an IAM user with AdministratorAccess in this account)."""
+        assert self._admin is not None
+        return {"AccessKeyId": self._admin[0], "SecretAccessKey": self._admin[1]}
+
+    def admin_client(self, service: str) -> Any:
+        """A boto3 client for `service` as the account's administrator."""
+        assert self._admin is not None
+        return self.client(service, credentials=self._admin)
+
+    def client(self, service: str, credentials: Any) -> Any:
+        """A boto3 client for `service` signed with some access key: a mapping (AccessKeyId/SecretAccessKey,
+        any casing, optional SessionToken, e.g. a stored secret's value) or a (key id, secret) tuple."""
+        pair = _credentials_pair(credentials)
+        if (pair, service) not in self._clients:
+            self._clients[(pair, service)] = self._session(pair).client(
+                service,
+                endpoint_url=self.endpoint_url,
+                config=Config(retries={"mode": "standard", "max_attempts": 3}),
+            )
+        return self._clients[(pair, service)]
+
+    # --- time ---------------------------------------------------------------------------------------
+
+    @property
+    def now(self) -> datetime:
+        """The virtual time (UTC)."""
+        return datetime.now(UTC)
+
+    def _move_to(self, moment: datetime) -> None:
+        if moment < self.now:
+            raise LocalAccountError(f"the clock only moves forward (now {self.now}, asked {moment})")
+        self._clock.move_to(moment)
+
+    def upcoming(self, until: datetime) -> list[tuple[datetime, DeployedSchedule]]:
+        """Every schedule firing in (now, until], in time order."""
+        firings: list[tuple[datetime, int, DeployedSchedule]] = []
+        for index, schedule in enumerate(self.schedules.values()):
+            if schedule.function is None:
+                continue
+            firings.extend((moment, index, schedule) for moment in schedule.firings(self.now, until))
+        firings.sort(key=lambda item: (item[0], item[1]))
+        return [(moment, schedule) for moment, _, schedule in firings]
+
+    def advance(
+        self,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        *,
+        on_tick: Callable[[datetime], None] | None = None,
+    ) -> list[Invocation]:
+        """Move the virtual clock forward, firing every schedule due on the way at its time."""
+        return self.advance_to(self.now + timedelta(days=days, hours=hours, minutes=minutes), on_tick=on_tick)
+
+    def advance_to(self, until: datetime, *, on_tick: Callable[[datetime], None] | None = None) -> list[Invocation]:
+        """Move the virtual clock to `until`, firing every schedule due in between at its time.
+
+        `on_tick(now)` runs after the firings of each moment, with the clock at that moment, so callers can
+        interleave their own activity (a consumer using its key) with the schedules."""
+        until = until.astimezone(UTC)
+        self.schedules = self._read_schedules()
+        fired: list[Invocation] = []
+        batch_time: datetime | None = None
+        for moment, schedule in self.upcoming(until):
+            if batch_time is not None and moment != batch_time and on_tick is not None:
+                on_tick(batch_time)
+            batch_time = moment
+            self._move_to(moment)
+            assert schedule.function is not None
+            fired.append(self._invoke(schedule.function, schedule.event, source="schedule", schedule=schedule.name))
+        if batch_time is not None and on_tick is not None:
+            on_tick(batch_time)
+        self._move_to(until)
+        return fired
+
+    # --- running functions ----------------------------------------------------------------------------
+
+    def invoke(self, function: str, event: Any = None) -> Any:
+        """Run a deployed function now, as `aws lambda invoke` would; returns its JSON result (on an error,
+        Lambda's error payload with errorType/errorMessage; see `invocations[-1].error`)."""
+        invocation = self._invoke(function, {} if event is None else event, source="manual", schedule=None)
+        return invocation.result
+
+    def function(self, name: str) -> DeployedFunction:
+        """A deployed function by handler module name (`rotate_keys`), function name or logical id."""
+        if name in self.functions:
+            return self.functions[name]
+        for candidate in self.functions.values():
+            if name in (candidate.function_name, candidate.logical_id, candidate.function_arn):
+                return candidate
+        raise LocalAccountError(f"no deployed function {name!r}; deployed: {sorted(self.functions)}")
+
+    def _invoke(self, name: str, event: Any, *, source: str, schedule: str | None) -> Invocation:
+        function = self.function(name)
+        invocation = Invocation(time=self.now, function=function.name, source=source, schedule=schedule, event=event)
+        run_handler(
+            function, event, environment=self._runtime_environment(function), invocation=invocation, modules=self._modules
+        )
+        if invocation.error:
+            log.warning("%s (%s) failed at %s: %s", function.name, source, invocation.time, invocation.error)
+        self.invocations.append(invocation)
+        return invocation
+
+    def role_credentials(self, function: str) -> dict[str, str]:
+        """Temporary credentials of a deployed function's role, as the Lambda service gets them for an
+        execution environment (AssumeRole by the service itself, so the role's trust policy is not asked)."""
+        from moto.sts.models import sts_backends
+
+        deployed = self.function(function)
+        assumed = sts_backends[self.account_id]["aws"].assume_role(
+            region_name=self.region,
+            role_session_name=deployed.function_name[:64],
+            role_arn=deployed.role_arn,
+            policy=None,  # type: ignore[arg-type]
+            duration=max(900, deployed.timeout_s),
+            external_id=None,  # type: ignore[arg-type]
+        )
+        return {
+            "AccessKeyId": assumed.access_key_id,
+            "SecretAccessKey": assumed.secret_access_key,
+            "SessionToken": assumed.session_token,
+        }
+
+    def _runtime_environment(self, function: DeployedFunction) -> dict[str, str]:
+        credentials = self.role_credentials(function.name)
+        runtime = {
+            "AWS_REGION": self.region,
+            "AWS_DEFAULT_REGION": self.region,
+            "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+            "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+            "AWS_SESSION_TOKEN": credentials["SessionToken"],
+            "AWS_ENDPOINT_URL": self.endpoint_url,
+            "AWS_LAMBDA_FUNCTION_NAME": function.function_name,
+            "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(function.memory_mb),
+            "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+            "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function.function_name}",
+            "AWS_EXECUTION_ENV": f"AWS_Lambda_{function.runtime}",
+            "AWS_CONFIG_FILE": os.devnull,
+            "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
+            "AWS_EC2_METADATA_DISABLED": "true",
+            "_HANDLER": function.handler,
+            "LAMBDA_TASK_ROOT": str(REPO_ROOT / "lambdas"),
+            # There is no X-Ray daemon in the local account.
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "AWS_XRAY_CONTEXT_MISSING": "IGNORE_ERROR",
+        }
+        return {**function.environment, **runtime}
+
+    # --- teardown -----------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the emulator and the virtual clock; everything in the account is gone."""
+        self._exit.close()
+
+    def __enter__(self) -> LocalAccount:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # --- conveniences for tests and the demo ------------------------------------------------------------
+
+    def invocations_of(self, function: str, *, source: str | None = None) -> list[Invocation]:
+        return [i for i in self.invocations if i.function == function and (source is None or i.source == source)]
+
+    def failed_invocations(self) -> list[Invocation]:
+        return [i for i in self.invocations if not i.ok]
+
+    def log_lines(self, invocations: Iterable[Invocation] | None = None) -> list[str]:
+        return [line for i in (self.invocations if invocations is None else invocations) for line in i.log_lines]
+
+
+def _as_utc(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return datetime.fromisoformat(str(value)).astimezone(UTC)
+
+
+def _restore_env(name: str, value: str | None) -> None:
+    if value is None:
+        os.environ.pop(name, None)
+    else:
+        os.environ[name] = value

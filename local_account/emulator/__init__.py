@@ -1,0 +1,26 @@
+"""Patches to moto, each named for the AWS behaviour it reproduces; installed when the local account is
+imported, judging only inside `aws_fidelity()` (which every LocalAccount holds open)."""
+
+from __future__ import annotations
+
+from local_account.emulator.fidelity import active, aws_fidelity
+
+__all__ = ["active", "aws_fidelity", "install"]
+
+_installed = False
+
+
+def install() -> None:
+    """Install every patch once per process."""
+    global _installed
+    if _installed:
+        return
+    from local_account.emulator import authorization, cloudformation, credentials, performance, server, users
+
+    authorization.install()
+    users.install()
+    credentials.install()
+    cloudformation.install()
+    server.install()
+    performance.install()
+    _installed = True

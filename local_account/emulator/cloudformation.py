@@ -1,0 +1,271 @@
+"""CloudFormation resources our stack uses that moto's CloudFormation skips or stores wrongly: schedules
+and schedule groups, IAM groups, managed policies attached to roles, inline policy documents as JSON."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from moto.cloudformation import parsing
+from moto.core.common_models import CloudFormationModel
+from moto.iam.models import Group, IAMBackend, Role, User, iam_backends
+from moto.scheduler.models import scheduler_backends
+from moto.utilities.utils import get_partition
+
+
+def _cfn_name(resource_name: str, limit: int) -> str:
+    # CloudFormation shortens generated physical names to the service's length limit.
+    return resource_name[:limit]
+
+
+# --- Inline policy documents are stored as JSON text --------------------------------------------------
+# moto keeps the document of a role's `Policies` property as the template's dict, which then reads back
+# as a Python repr and fails every policy evaluation of that role. IAM always stores JSON text.
+
+
+def _as_json(document: Any) -> str:
+    return document if isinstance(document, str) else json.dumps(document)
+
+
+def _json_put_policy(original: Any) -> Any:
+    def put_policy(self: Any, policy_name: str, policy_json: Any) -> None:
+        original(self, policy_name, _as_json(policy_json))
+
+    put_policy.__wrapped__ = original  # type: ignore[attr-defined]
+    return put_policy
+
+
+# --- AWS::IAM::Role ManagedPolicyArns -----------------------------------------------------------------
+
+_original_role_create = Role.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _role_create(
+    cls: type[Role], resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    **kwargs: Any,
+) -> Role:
+    role = _original_role_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    backend: IAMBackend = iam_backends[account_id][get_partition(region_name)]
+    for policy_arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []):
+        backend.attach_role_policy(policy_arn, role.name)
+    return role
+
+
+# --- AWS::IAM::Group ----------------------------------------------------------------------------------
+
+
+class CloudFormationGroup(CloudFormationModel):
+    """An IAM group made by CloudFormation, with its managed and inline policies."""
+
+    def __init__(self, group: Group):
+        self.group = group
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "GroupName"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::IAM::Group"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return str(self.group.arn)
+
+    @property
+    def physical_resource_id(self) -> str:
+        return str(self.group.name)
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> CloudFormationGroup:
+        properties = cloudformation_json.get("Properties", {})
+        backend: IAMBackend = iam_backends[account_id][get_partition(region_name)]
+        name = properties.get("GroupName") or _cfn_name(resource_name, 128)
+        group = backend.create_group(name, properties.get("Path", "/"))
+        for policy_arn in properties.get("ManagedPolicyArns", []):
+            backend.attach_group_policy(policy_arn, name)
+        for policy in properties.get("Policies", []):
+            backend.put_group_policy(name, policy["PolicyName"], _as_json(policy["PolicyDocument"]))
+        return cls(group)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls, original_resource: CloudFormationGroup, new_resource_name: str, cloudformation_json: dict[str, Any],
+        account_id: str, region_name: str,
+    ) -> CloudFormationGroup:
+        backend: IAMBackend = iam_backends[account_id][get_partition(region_name)]
+        name = original_resource.group.name
+        properties = cloudformation_json.get("Properties", {})
+        wanted = set(properties.get("ManagedPolicyArns", []))
+        for policy_arn in list(original_resource.group.managed_policies):
+            if policy_arn not in wanted:
+                backend.detach_group_policy(policy_arn, name)
+        for policy_arn in wanted - set(original_resource.group.managed_policies):
+            backend.attach_group_policy(policy_arn, name)
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        backend: IAMBackend = iam_backends[account_id][get_partition(region_name)]
+        if resource_name in backend.groups:
+            for policy_arn in list(backend.groups[resource_name].managed_policies):
+                backend.detach_group_policy(policy_arn, resource_name)
+            backend.delete_group(resource_name)
+
+
+# --- AWS::Scheduler::ScheduleGroup and AWS::Scheduler::Schedule ---------------------------------------
+
+
+def _pascal_target(target: dict[str, Any]) -> dict[str, Any]:
+    # The template and the Scheduler API use the same PascalCase names; keep only what the API accepts.
+    return {key: value for key, value in target.items() if value is not None}
+
+
+class CloudFormationScheduleGroup(CloudFormationModel):
+    def __init__(self, name: str, arn: str):
+        self.name = name
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::ScheduleGroup"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr in ("Arn", "CreationDate", "LastModificationDate", "State")
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn if attribute_name == "Arn" else "ACTIVE"
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    def is_created(self) -> bool:
+        return True
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> CloudFormationScheduleGroup:
+        properties = cloudformation_json.get("Properties", {})
+        name = properties.get("Name") or _cfn_name(resource_name, 64)
+        group = scheduler_backends[account_id][region_name].create_schedule_group(name, properties.get("Tags", []))
+        return cls(group.name, group.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls, original_resource: CloudFormationScheduleGroup, new_resource_name: str,
+        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> CloudFormationScheduleGroup:
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        scheduler_backends[account_id][region_name].delete_schedule_group(resource_name)
+
+
+class CloudFormationSchedule(CloudFormationModel):
+    def __init__(self, group_name: str, name: str, arn: str):
+        self.group_name = group_name
+        self.name = name
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_name_type() -> str:
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type() -> str:
+        return "AWS::Scheduler::Schedule"
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    def is_created(self) -> bool:
+        return True
+
+    @staticmethod
+    def _arguments(properties: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "description": properties.get("Description"),
+            "end_date": properties.get("EndDate"),
+            "flexible_time_window": properties.get("FlexibleTimeWindow", {"Mode": "OFF"}),
+            "kms_key_arn": properties.get("KmsKeyArn"),
+            "schedule_expression": properties["ScheduleExpression"],
+            "schedule_expression_timezone": properties.get("ScheduleExpressionTimezone"),
+            "start_date": properties.get("StartDate"),
+            "state": properties.get("State", "ENABLED"),
+            "target": _pascal_target(properties["Target"]),
+        }
+
+    @classmethod
+    def create_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+        **kwargs: Any,
+    ) -> CloudFormationSchedule:
+        properties = cloudformation_json.get("Properties", {})
+        name = properties.get("Name") or _cfn_name(resource_name, 64)
+        schedule = scheduler_backends[account_id][region_name].create_schedule(
+            group_name=properties.get("GroupName") or "default",
+            name=name,
+            action_after_completion=None,
+            **cls._arguments(properties),
+        )
+        return cls(schedule.group_name, schedule.name, schedule.arn)
+
+    @classmethod
+    def update_from_cloudformation_json(  # type: ignore[override]
+        cls, original_resource: CloudFormationSchedule, new_resource_name: str,
+        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    ) -> CloudFormationSchedule:
+        properties = cloudformation_json.get("Properties", {})
+        scheduler_backends[account_id][region_name].update_schedule(
+            group_name=original_resource.group_name, name=original_resource.name, **cls._arguments(properties)
+        )
+        return original_resource
+
+    @classmethod
+    def delete_from_cloudformation_json(  # type: ignore[override]
+        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
+    ) -> None:
+        group_name = cloudformation_json.get("Properties", {}).get("GroupName") or "default"
+        scheduler_backends[account_id][region_name].delete_schedule(group_name, resource_name)
+
+
+def install() -> None:
+    for cls in (Role, User, Group):
+        if not hasattr(cls.put_policy, "__wrapped__"):
+            cls.put_policy = _json_put_policy(cls.put_policy)  # type: ignore[method-assign]
+    Role.create_from_cloudformation_json = classmethod(_role_create)  # type: ignore[method-assign,assignment]
+    # moto builds its resource-type map from CloudFormationModel's subclasses once; rebuild it now that
+    # the classes above exist.
+    parsing.get_model_list.cache_clear()
+    parsing.get_model_map.cache_clear()
+    parsing.get_name_type_map.cache_clear()

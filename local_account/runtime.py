@@ -1,0 +1,294 @@
+"""A Lambda runtime in this process: runs a deployed function's handler with its deployed environment,
+its role's credentials, a Lambda context, and captures what it logs."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import importlib
+import io
+import json
+import logging
+import os
+import sys
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
+
+# Variables the Lambda service sets for every function, besides the function's own environment.
+_RUNTIME_VARIABLE_PREFIXES = ("AWS_", "_HANDLER", "_X_AMZN", "LAMBDA_")
+
+
+@dataclass(frozen=True)
+class DeployedFunction:
+    """A function as deployed, read back from the Lambda API."""
+
+    name: str  # the handler module, e.g. "rotate_keys"; what `invoke` takes
+    function_name: str
+    function_arn: str
+    handler: str
+    environment: dict[str, str]
+    role_arn: str
+    memory_mb: int
+    timeout_s: int
+    runtime: str
+    logical_id: str
+
+    @property
+    def handler_module(self) -> str:
+        return self.handler.rsplit(".", 1)[0]
+
+    @property
+    def handler_function(self) -> str:
+        return self.handler.rsplit(".", 1)[1]
+
+
+@dataclass
+class Invocation:
+    """One run of a deployed function: when, why, with what, what it returned and logged."""
+
+    time: datetime
+    function: str
+    source: str  # "schedule" | "manual"
+    schedule: str | None
+    event: Any
+    result: Any = None
+    duration_s: float = 0.0
+    log_lines: list[str] = field(default_factory=list)
+    error: str | None = None  # set when the function raised, timed out or returned something not JSON
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+class LambdaContext:
+    """The context object the Python runtime passes to a handler."""
+
+    def __init__(self, function: DeployedFunction, started: float):
+        self.function_name = function.function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = function.function_arn
+        self.memory_limit_in_mb = function.memory_mb
+        self.aws_request_id = str(uuid.uuid4())
+        self.log_group_name = f"/aws/lambda/{function.function_name}"
+        self.log_stream_name = f"local/[$LATEST]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self.tenant_id = None
+        self._deadline = started + function.timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        # Wall time, not the virtual clock: the budget is how long this run may still take.
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class _ThreadLogHandler(logging.Handler):
+    """Collects log records emitted by one thread (the function's), formatted like the Lambda runtime."""
+
+    def __init__(self, thread_id: int, request_id: str):
+        super().__init__(logging.DEBUG)
+        self.thread_id = thread_id
+        self.request_id = request_id
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if record.thread == self.thread_id:
+            self.lines.append(f"[{record.levelname}]\t{self.request_id}\t{record.getMessage()}")
+
+
+@contextlib.contextmanager
+def _environment(variables: Mapping[str, str]) -> Iterator[None]:
+    saved = dict(os.environ)
+    for key in list(os.environ):
+        # A function sees its own environment and the runtime's, never the host's AWS settings.
+        if key.startswith(_RUNTIME_VARIABLE_PREFIXES) or key.startswith("POWERTOOLS_"):
+            del os.environ[key]
+    os.environ.update(variables)
+    try:
+        yield
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _powertools_handlers() -> list[logging.StreamHandler[Any]]:
+    try:
+        from aws_lambda_powertools.logging.formatter import BasePowertoolsFormatter
+    except ImportError:  # pragma: no cover - Powertools is in the Lambda's layer and in .venv
+        return []
+    loggers = [logging.getLogger()] + [
+        logger for logger in logging.Logger.manager.loggerDict.values() if isinstance(logger, logging.Logger)
+    ]
+    found = []
+    for logger in loggers:
+        for handler in logger.handlers:
+            if isinstance(handler, logging.StreamHandler) and isinstance(handler.formatter, BasePowertoolsFormatter):
+                found.append(handler)
+    return found
+
+
+@contextlib.contextmanager
+def _captured_output(request_id: str) -> Iterator[Callable[[], list[str]]]:
+    """Everything the function writes to stdout/stderr or logs, as the Lambda runtime would ship it."""
+    buffer = io.StringIO()
+    host_stdout = sys.stdout
+    thread_handler = _ThreadLogHandler(threading.get_ident(), request_id)
+    root = logging.getLogger()
+    root.addHandler(thread_handler)
+    # Powertools loggers hold the stream they were created with; point them at the buffer for the call.
+    swapped = {handler: handler.setStream(buffer) for handler in _powertools_handlers()}
+    try:
+        with contextlib.redirect_stdout(buffer), contextlib.redirect_stderr(buffer):
+            yield lambda: [line for line in buffer.getvalue().splitlines() if line] + thread_handler.lines
+    finally:
+        for handler in _powertools_handlers():
+            if handler in swapped:
+                if swapped[handler] is not None:
+                    handler.setStream(swapped[handler])
+            elif handler.stream is buffer:
+                # Created during the call (first import) while stdout was the buffer.
+                handler.setStream(host_stdout)
+        root.removeHandler(thread_handler)
+
+
+def _asset_packages() -> frozenset[str]:
+    return frozenset(
+        path.stem
+        for path in LAMBDAS_DIR.iterdir()
+        if (path.is_dir() and (path / "__init__.py").exists()) or (path.suffix == ".py")
+    )
+
+
+class ModuleSpaces:
+    """One set of the asset's modules per function, as each function has its own execution environment:
+    module-level state (cached clients, loggers named for the function's service) never leaks between
+    functions, and the host process (tests importing the same packages) keeps its own modules."""
+
+    def __init__(self) -> None:
+        self._spaces: dict[str, dict[str, Any]] = {}
+        self._packages = _asset_packages()
+
+    def _is_asset(self, name: str) -> bool:
+        return name.split(".", 1)[0] in self._packages
+
+    @contextlib.contextmanager
+    def entered(self, function: str) -> Iterator[None]:
+        host = {name: module for name, module in sys.modules.items() if self._is_asset(name)}
+        for name in host:
+            del sys.modules[name]
+        sys.modules.update(self._spaces.get(function, {}))
+        try:
+            yield
+        finally:
+            own = {name: module for name, module in sys.modules.items() if self._is_asset(name)}
+            self._spaces[function] = own
+            for name in own:
+                del sys.modules[name]
+            sys.modules.update(host)
+
+
+_loaders: dict[str | None, Any] = {}
+
+
+def shared_loader(search_path_string: str | None = None) -> Any:
+    """One botocore data loader per search path for the whole process: the parsed service models are
+    read-only, so sharing them only saves the seconds each new session would spend parsing them."""
+    import botocore.loaders
+
+    if search_path_string not in _loaders:
+        _loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
+    return _loaders[search_path_string]
+
+
+@functools.lru_cache(maxsize=8192)
+def _accepts_kwargs(func: Any) -> bool:
+    import botocore.compat
+
+    return bool(botocore.compat.accepts_kwargs(func))
+
+
+@contextlib.contextmanager
+def _shared_botocore_data() -> Iterator[None]:
+    """botocore sessions made during the call share one data loader, so each simulated cold start does
+    not parse the same service models again, and handler signatures are inspected once, not per client.
+    Both are read-only facts about installed code; sharing them only saves time."""
+    import botocore.hooks
+    import botocore.session
+
+    original_loader, original_accepts = botocore.session.create_loader, botocore.hooks.accepts_kwargs
+    botocore.session.create_loader = shared_loader
+    botocore.hooks.accepts_kwargs = _accepts_kwargs
+    try:
+        yield
+    finally:
+        botocore.session.create_loader = original_loader
+        botocore.hooks.accepts_kwargs = original_accepts
+
+
+def _reset_cold_start(module: Any) -> None:
+    """Call the handlers' `reset_cold_start()` (on the handler module or its package's `common`), so
+    settings and clients are rebuilt with this invocation's environment and credentials."""
+    reset = getattr(module, "reset_cold_start", None)
+    if reset is None and "." in module.__name__:
+        package = module.__name__.rsplit(".", 1)[0]
+        try:
+            reset = getattr(importlib.import_module(f"{package}.common"), "reset_cold_start", None)
+        except ImportError:
+            reset = None
+    if callable(reset):
+        reset()
+
+
+def run_handler(
+    function: DeployedFunction,
+    event: Any,
+    *,
+    environment: Mapping[str, str],
+    invocation: Invocation,
+    modules: ModuleSpaces,
+) -> Invocation:
+    """Run the function's handler once, as a cold start, and fill in the invocation's result and logs."""
+    if str(LAMBDAS_DIR) not in sys.path:
+        sys.path.insert(0, str(LAMBDAS_DIR))
+    started = time.monotonic()
+    context = LambdaContext(function, started)
+    with (
+        modules.entered(function.name),
+        _shared_botocore_data(),
+        _environment(environment),
+        _captured_output(context.aws_request_id) as logged,
+    ):
+        try:
+            module = importlib.import_module(function.handler_module)
+            _reset_cold_start(module)
+            handler = getattr(module, function.handler_function)
+            # The event crosses a JSON boundary in Lambda; the handler never gets our objects.
+            result = handler(json.loads(json.dumps(event)), context)
+            try:
+                invocation.result = json.loads(json.dumps(result))
+            except (TypeError, ValueError) as exc:
+                invocation.error = "Runtime.MarshalError"
+                invocation.result = {"errorType": "Runtime.MarshalError", "errorMessage": f"Unable to marshal: {exc}"}
+        except Exception as exc:
+            invocation.error = type(exc).__name__
+            invocation.result = {
+                "errorType": type(exc).__name__,
+                "errorMessage": str(exc),
+                "stackTrace": traceback.format_tb(exc.__traceback__),
+            }
+            print(f"[ERROR] {type(exc).__name__}: {exc}")
+        invocation.duration_s = time.monotonic() - started
+        if invocation.duration_s > function.timeout_s and invocation.error is None:
+            invocation.error = "Task.TimedOut"
+            print(f"Task timed out after {function.timeout_s:.2f} seconds")
+        invocation.log_lines = logged()
+    return invocation

@@ -1,0 +1,252 @@
+"""The stack deployed once into the local account, and one simulated year of its schedules shared by the
+e2e tests: what the account looked like every day, what every consumer saw, what every run reported."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from local_account import Invocation, LocalAccount
+
+START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday, 00:00 UTC
+DAYS = 365
+MANAGED_PATH = "/temporary/"
+MANAGED_BY = "iam-key-lifecycle"
+ADMIN_ARN = "arn:aws:iam::123456789012:user/administrator"
+CONTEXT: dict[str, Any] = {
+    # Reconcile daily instead of hourly: the same code path, a year in about a minute.
+    "reconcile_schedule": "cron(0 7 * * ? *)",
+    "rotate_schedule": "cron(0 9 ? * MON-FRI *)",
+    "cleanup_schedule": "cron(0 6 * * ? *)",
+    "max_ttl_days": 400,
+    "secret_readers": [ADMIN_ARN],
+}
+
+# The story's users. Every one is created by the manual create invoke at START.
+ROTATED = "temporary-iam-user"  # its consumer always reads AWSCURRENT: plain rotations
+LEGACY = "legacy-pipeline"  # its consumer keeps the first key it read: postponement, then the hard cap
+SHORT_LIVED = "short-lived"  # 10-day TTL and every credential kind: deleted at expiry
+FORGOTTEN = "forgotten"  # every credential kind, key never used: deleted as stale
+MANAGED_USERS = {ROTATED: 400, LEGACY: 400, SHORT_LIVED: 10, FORGOTTEN: 400}
+NEVER_USED = {FORGOTTEN}
+# Users the stack must never touch: outside the path, in the path without the tag, another deployment's.
+OUT_OF_SCOPE = {
+    "ops-admin": ("/admin/", []),
+    "in-path-untagged": (MANAGED_PATH, []),
+    "other-deployment": (MANAGED_PATH, [{"Key": "managed-by", "Value": "another-stack"}]),
+}
+OWNER = "platform-team@example.com"
+
+
+@dataclass(frozen=True)
+class KeyState:
+    access_key_id: str
+    status: str
+    created: datetime
+
+
+@dataclass(frozen=True)
+class UserDay:
+    """One managed user's state at 00:00 of a day."""
+
+    keys: tuple[KeyState, ...]  # in creation order
+    versions: dict[str, tuple[str, ...]]  # secret version id → stages
+    secret_deleted: bool
+    expires_at: datetime | None
+
+
+@dataclass
+class Year:
+    account: LocalAccount
+    created: dict[str, Any] = field(default_factory=dict)  # user → the manual create's result
+    days: dict[int, dict[str, UserDay]] = field(default_factory=dict)  # day → user → state
+    checks: list[tuple[int, str]] = field(default_factory=list)  # (day, user) whose current key was checked
+    failures: list[str] = field(default_factory=list)  # every broken "current key works" invariant
+    legacy_calls: list[tuple[int, str]] = field(default_factory=list)  # (day, "ok" or error code)
+    secrets_seen: set[str] = field(default_factory=set)  # every secret access key read back
+    out_of_scope_before: dict[str, Any] = field(default_factory=dict)
+    scheduled: list[Invocation] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def state(self, day: int, user: str) -> UserDay | None:
+        return self.days.get(day, {}).get(user)
+
+    def first_day(self, user: str, predicate: Any) -> int | None:
+        for day in sorted(self.days):
+            state = self.days[day].get(user)
+            if state is not None and predicate(state):
+                return day
+        return None
+
+
+def out_of_scope_state(account: LocalAccount) -> dict[str, Any]:
+    iam = account.admin_client("iam")
+    state = {}
+    for name in OUT_OF_SCOPE:
+        user = iam.get_user(UserName=name)["User"]
+        keys = iam.list_access_keys(UserName=name)["AccessKeyMetadata"]
+        state[name] = {
+            "path": user["Path"],
+            "tags": sorted((t["Key"], t["Value"]) for t in user.get("Tags", [])),
+            "keys": sorted((k["AccessKeyId"], k["Status"]) for k in keys),
+        }
+    return state
+
+
+@pytest.fixture(scope="package")
+def account() -> Iterator[LocalAccount]:
+    """The stack, synthesized with CONTEXT, bootstrapped and deployed by the CDK CLI into a fresh local
+    account at START, with the out-of-scope users an account already has."""
+    with LocalAccount.deploy(context=CONTEXT, start=START) as deployed:
+        iam = deployed.admin_client("iam")
+        for name, (path, tags) in OUT_OF_SCOPE.items():
+            iam.create_user(UserName=name, Path=path, Tags=tags)
+            iam.create_access_key(UserName=name)
+        yield deployed
+
+
+def _give_every_credential_kind(account: LocalAccount, user: str) -> None:
+    iam = account.admin_client("iam")
+    iam.create_login_profile(UserName=user, Password="A-long-enough-passw0rd!")
+    serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user}-mfa")["VirtualMFADevice"]["SerialNumber"]
+    iam.enable_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+    iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=SSH_PUBLIC_KEY)
+    iam.upload_signing_certificate(UserName=user, CertificateBody=CERTIFICATE)
+    iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
+    document = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]})
+    iam.put_user_policy(UserName=user, PolicyName="hand-made", PolicyDocument=document)
+    policy_arn = f"arn:aws:iam::123456789012:policy/{user}-extra"
+    iam.create_policy(PolicyName=f"{user}-extra", PolicyDocument=document)
+    iam.attach_user_policy(UserName=user, PolicyArn=policy_arn)
+    iam.create_group(GroupName=f"{user}-team")
+    iam.add_user_to_group(GroupName=f"{user}-team", UserName=user)
+
+
+def _current_key(account: LocalAccount, user: str) -> dict[str, Any] | None:
+    secrets = account.admin_client("secretsmanager")
+    try:
+        value = secrets.get_secret_value(SecretId=f"temporary-iam-users/{user}", VersionStage="AWSCURRENT")
+    except ClientError:
+        return None
+    record: dict[str, Any] = json.loads(value["SecretString"])
+    return record
+
+
+def _key_works_without_use(user: str, record: dict[str, Any]) -> bool:
+    # A check signed with the key would count as its use and keep a stale user alive; ask IAM's own store.
+    from moto.iam.models import iam_backends
+
+    key = iam_backends["123456789012"]["aws"].access_keys.get(record["access_key_id"])
+    return (
+        key is not None
+        and key.user_name == user
+        and key.status == "Active"
+        and key.secret_access_key == record["secret_access_key"]
+    )
+
+
+def _observe(year: Year, day: int) -> None:
+    account = year.account
+    iam = account.admin_client("iam")
+    secrets = account.admin_client("secretsmanager")
+    details = iam.get_account_authorization_details(Filter=["User"])["UserDetailList"]
+    managed = {
+        u["UserName"]: u
+        for u in details
+        if u["Path"] == MANAGED_PATH and {"Key": "managed-by", "Value": MANAGED_BY} in u.get("Tags", [])
+    }
+    today: dict[str, UserDay] = {}
+    for name, user in managed.items():
+        keys = sorted(iam.list_access_keys(UserName=name)["AccessKeyMetadata"], key=lambda k: k["CreateDate"])
+        tags = {t["Key"]: t["Value"] for t in user.get("Tags", [])}
+        expires_at = datetime.fromisoformat(tags["expires-at"].replace("Z", "+00:00")) if "expires-at" in tags else None
+        try:
+            described = secrets.describe_secret(SecretId=f"temporary-iam-users/{name}")
+            versions = {v: tuple(stages) for v, stages in described.get("VersionIdsToStages", {}).items()}
+            deleted = "DeletedDate" in described
+        except ClientError:
+            versions, deleted = {}, False
+        today[name] = UserDay(
+            keys=tuple(KeyState(k["AccessKeyId"], k["Status"], k["CreateDate"]) for k in keys),
+            versions=versions,
+            secret_deleted=deleted,
+            expires_at=expires_at,
+        )
+        if expires_at is not None and expires_at <= account.now:
+            continue  # expired: the invariant no longer holds by design; cleanup deletes it
+        record = _current_key(account, name)
+        year.checks.append((day, name))
+        if record is None:
+            year.failures.append(f"day {day}: {name} has no AWSCURRENT secret")
+            continue
+        year.secrets_seen.add(record["secret_access_key"])
+        if name in NEVER_USED:
+            if not _key_works_without_use(name, record):
+                year.failures.append(f"day {day}: {name}'s current key {record['access_key_id']} does not work")
+            continue
+        try:
+            identity = account.client("sts", credentials=record).get_caller_identity()
+        except ClientError as exc:
+            year.failures.append(f"day {day}: {name}'s current key fails: {exc.response['Error']['Code']}")
+            continue
+        if identity["Arn"] != user["Arn"]:
+            year.failures.append(f"day {day}: {name}'s current key signs as {identity['Arn']}")
+    year.days[day] = today
+
+
+def _legacy_consumer(year: Year, day: int, cached: dict[str, Any]) -> None:
+    try:
+        year.account.client("sts", credentials=cached).get_caller_identity()
+        year.legacy_calls.append((day, "ok"))
+    except ClientError as exc:
+        year.legacy_calls.append((day, exc.response["Error"]["Code"]))
+
+
+@pytest.fixture(scope="package")
+def year(account: LocalAccount) -> Year:
+    """Day 0: the manual creates; then 365 days of the deployed schedules, observed every day at 00:00."""
+    simulated = Year(account=account, out_of_scope_before=out_of_scope_state(account))
+    for user, ttl in MANAGED_USERS.items():
+        simulated.created[user] = account.invoke(
+            "create_keys", {"action": "create_user", "user_name": user, "owner": OWNER, "ttl_days": ttl}
+        )
+    for user in (SHORT_LIVED, FORGOTTEN):
+        _give_every_credential_kind(account, user)
+    legacy_key = _current_key(account, LEGACY)
+    assert legacy_key is not None, simulated.created[LEGACY]
+    simulated.secrets_seen.add(legacy_key["secret_access_key"])
+    _observe(simulated, 0)
+    started = time.perf_counter()
+    for day in range(1, DAYS + 1):
+        simulated.scheduled += account.advance_to(START + timedelta(days=day))
+        _legacy_consumer(simulated, day, legacy_key)
+        _observe(simulated, day)
+    simulated.seconds = time.perf_counter() - started
+    return simulated
+
+
+# A self-signed certificate (moto parses signing certificates) and an SSH public key.
+CERTIFICATE = """-----BEGIN CERTIFICATE-----
+MIIBpzCCARACCQCY5yOdxCTrGjANBgkqhkiG9w0BAQsFADAXMRUwEwYDVQQKDAxt
+b3RvIHRlc3RpbmcwIBcNMTgxMTA1MTkwNTIwWhgPMjI5MjA4MTkxOTA1MjBaMBcx
+FTATBgNVBAoMDG1vdG8gdGVzdGluZzCBnzANBgkqhkiG9w0BAQEFAAOBjQAwgYkC
+gYEA1Jn3g2h7LD3FLqdpcYNbFXCS4V4eDpuTCje9vKFcC3pi/01147X3zdfPy8Mt
+ZhKxcREOwm4NXykh23P9KW7fBovpNwnbYsbPqj8Hf1ZaClrgku1arTVhEnKjx8zO
+vaR/bVLCss4uE0E0VM1tJn/QGQsfthFsjuHtwx8uIWz35tUCAwEAATANBgkqhkiG
+9w0BAQsFAAOBgQBWdOQ7bDc2nWkUhFjZoNIZrqjyNdjlMUndpwREVD7FQ/DuxJMj
+FyDHrtlrS80dPUQWNYHw++oACDpWO01LGLPPrGmuO/7cOdojPEd852q5gd+7W9xt
+8vUH+pBa6IBLbvBp+szli51V3TLSWcoyy4ceJNQU2vCkTLoFdS0RLd/7tQ==
+-----END CERTIFICATE-----"""
+SSH_PUBLIC_KEY = (
+    "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQDH9x2xxWLmB6LTnmlNRw7FshXU0DzcDN1eFhbS8+fxiRmx9SO/QoSf2hIldtcYD3"
+    "m/pZuhlKDtEjWWO4DbRr9JDqpN5Dkb9mfkdWBNq8bgH4XjTodRRI5wgOhrkjkT8/0jBHqKeI53A6vvVIsuvQhCfQM5MJAKJV6w"
+    "pd3AnJIJ9Yd2dbBbpW2w1rG1lRNjCc7pvtDX5DTsLQS2vc0eS7Es9AUZqQl4m/7glQbpwcL/nBZVgxFi4wLuYTR+yE1nQUmG60"
+    "nOsSwjd/uqQEgAzJvKNHYLTNPz9SlGzcGFM+tCh7DdAsuN3ySdkBLcNLqBi3WDRfdSqqLnuz8ZkBwqqnU8ie3 user@example"
+)
