@@ -3,6 +3,7 @@ and that runs the deployed functions as deployed, on their schedules, under a vi
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -10,7 +11,8 @@ import tempfile
 import threading
 import time
 import urllib.request
-from collections.abc import Callable, Iterable, Mapping
+import warnings
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -102,16 +104,16 @@ class Timings:
 
 def _credentials_pair(credentials: Any) -> tuple[str, str, str | None]:
     if isinstance(credentials, tuple | list):
-        key, secret, *token = credentials
-        return str(key), str(secret), (str(token[0]) if token and token[0] else None)
+        key, secret, *rest = credentials
+        return str(key), str(secret), (str(rest[0]) if rest and rest[0] else None)
     if isinstance(credentials, Mapping):
         lowered = {str(k).lower().replace("_", ""): v for k, v in credentials.items()}
         key = lowered.get("accesskeyid")
         secret = lowered.get("secretaccesskey")
         if not key or not secret:
             raise LocalAccountError("credentials need an access key id and a secret access key")
-        token = lowered.get("sessiontoken")
-        return str(key), str(secret), (str(token) if token else None)
+        session_token = lowered.get("sessiontoken")
+        return str(key), str(secret), (str(session_token) if session_token else None)
     raise LocalAccountError("credentials must be a mapping or a (key id, secret[, session token]) tuple")
 
 
@@ -130,6 +132,7 @@ class LocalAccount:
         self.schedules: dict[str, DeployedSchedule] = {}
         self.stack_outputs: dict[str, str] = {}
         self.stack_resources: dict[str, dict[str, str]] = {}
+        self.skipped_resources: dict[str, str] = {}
         self.template: dict[str, Any] = {}
         self._start = start
         self._exit = ExitStack()
@@ -180,7 +183,9 @@ class LocalAccount:
         self._exit.enter_context(emulator.aws_fidelity())
         self._clock = time_machine.travel(self._start, tick=False).start()
         self._exit.callback(self._clock.stop if hasattr(self._clock, "stop") else lambda: None)
-        self._exit.callback(_restore_env, "MOTO_IAM_LOAD_MANAGED_POLICIES", os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES"))
+        self._exit.callback(
+            _restore_env, "MOTO_IAM_LOAD_MANAGED_POLICIES", os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
+        )
         # Groups and the admin need AWS managed policies (IAMReadOnlyAccess, AdministratorAccess).
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         self._start_server(in_process=in_process)
@@ -200,8 +205,9 @@ class LocalAccount:
         )
         self.assembly_dir = cli.synth({**BASE_CONTEXT, **context})
         self.template = cli.template(self.stack_name)
-        cli.bootstrap(self.account_id, self.region)
-        cli.deploy(self.stack_name)
+        with _quiet_unsupported_resources():
+            cli.bootstrap(self.account_id, self.region)
+            cli.deploy(self.stack_name)
         self.timings.synth_s = cli.timings.synth_s
         self.timings.bootstrap_s = cli.timings.bootstrap_s
         self.timings.deploy_s = cli.timings.deploy_s
@@ -242,7 +248,9 @@ class LocalAccount:
 
     def _set_auth(self, initial_no_auth_actions: float) -> None:
         previous = self._post("/moto-api/reset-auth", str(initial_no_auth_actions).encode())
-        self._exit.callback(self._post, "/moto-api/reset-auth", previous["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"].encode())
+        self._exit.callback(
+            self._post, "/moto-api/reset-auth", previous["PREVIOUS_INITIAL_NO_AUTH_ACTION_COUNT"].encode()
+        )
 
     def _create_admin(self) -> None:
         # Created before IAM enforcement is on: afterwards every request must be signed by a known key.
@@ -267,6 +275,12 @@ class LocalAccount:
                     "physical_id": summary.get("PhysicalResourceId", ""),
                 }
         self.stack_resources = resources
+        # What the template declares but moto's CloudFormation does not create (alarms, resource policies...).
+        self.skipped_resources = {
+            logical_id: resource["Type"]
+            for logical_id, resource in self.template.get("Resources", {}).items()
+            if logical_id not in resources and resource.get("Type") != "AWS::CDK::Metadata"
+        }
         self.functions = self._read_functions()
         self.schedules = self._read_schedules()
 
@@ -439,7 +453,11 @@ class LocalAccount:
         function = self.function(name)
         invocation = Invocation(time=self.now, function=function.name, source=source, schedule=schedule, event=event)
         run_handler(
-            function, event, environment=self._runtime_environment(function), invocation=invocation, modules=self._modules
+            function,
+            event,
+            environment=self._runtime_environment(function),
+            invocation=invocation,
+            modules=self._modules,
         )
         if invocation.error:
             log.warning("%s (%s) failed at %s: %s", function.name, source, invocation.time, invocation.error)
@@ -513,6 +531,20 @@ class LocalAccount:
 
     def log_lines(self, invocations: Iterable[Invocation] | None = None) -> list[str]:
         return [line for i in (self.invocations if invocations is None else invocations) for line in i.log_lines]
+
+
+@contextlib.contextmanager
+def _quiet_unsupported_resources() -> Iterator[None]:
+    """moto warns once per resource type it cannot create; `skipped_resources` lists them instead."""
+    moto_logger = logging.getLogger("moto")
+    level = moto_logger.level
+    moto_logger.setLevel(logging.ERROR)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Tried to parse .* not supported by moto", category=UserWarning)
+        try:
+            yield
+        finally:
+            moto_logger.setLevel(level)
 
 
 def _as_utc(value: Any) -> datetime | None:

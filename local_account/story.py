@@ -27,9 +27,10 @@ IDLE_USER = "forgotten-user"
 ADMIN_USER = "admin-alice"
 UNMANAGED_IN_PATH_USER = "hand-made-user"
 
-# A fixed Monday morning, so every run of the demo tells the same dated story. 10:00 UTC is after the rotate
-# schedule's 09:00: a key that is never used then reaches the stale age at a cleanup run (06:00) before it reaches
-# the rotation age at a rotate run, as it would for most creation times; see the README's story.
+# A fixed Monday morning, so every run of the demo tells the same dated story. The hour matters for the idle user:
+# created at 10:00, its never-used key reaches the stale age (90 days) at a 06:00 cleanup run before it reaches the
+# rotation age (also 90 days) at a 09:00 rotate run. Created between 06:00 and 09:00, the rotation would come first,
+# and its verification of the new key would count as a use.
 START = dt.datetime(2026, 1, 5, 10, 0, tzinfo=dt.UTC)
 
 CONSUMER = "deploy-pipeline"
@@ -81,9 +82,11 @@ class Secrets:
 
 @dataclass(frozen=True)
 class StoredKey:
+    """The key a secret version holds, as a consumer reads it."""
+
     version_id: str
     access_key_id: str
-    secret_access_key: str
+    secret_access_key: str = field(repr=False)
 
 
 class Story:

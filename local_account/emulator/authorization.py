@@ -9,9 +9,9 @@ from typing import Any
 
 from botocore.awsrequest import AWSRequest
 from moto.core.exceptions import AccessDeniedError, JsonRESTError, _RESTError
-from moto.iam.access_control import IAMPolicyStatement, IAMRequest, IAMRequestBase, PermissionResult
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.responses import EventsHandler
+from moto.iam.access_control import IAMPolicyStatement, IAMRequest, IAMRequestBase, PermissionResult
 from moto.iam.responses import IamResponse
 from moto.kms.responses import KmsResponse
 from moto.secretsmanager.responses import SecretsManagerResponse
@@ -196,7 +196,11 @@ def _dynamodb_determine_resource(self: DynamoHandler) -> str:
     table = self._get_param("TableName")
     if not table:
         return "*"
-    return table if table.startswith("arn:") else f"arn:{self.partition}:dynamodb:{self.region}:{self.current_account}:table/{table}"
+    return (
+        table
+        if table.startswith("arn:")
+        else f"arn:{self.partition}:dynamodb:{self.region}:{self.current_account}:table/{table}"
+    )
 
 
 def _kms_determine_resource(self: KmsResponse) -> str:
@@ -207,7 +211,8 @@ def _kms_determine_resource(self: KmsResponse) -> str:
         return "*"
     if key_id.startswith("arn:"):
         return str(key_id)
-    return f"arn:{self.partition}:kms:{self.region}:{self.current_account}:{'' if key_id.startswith('alias/') else 'key/'}{key_id}"
+    resource = key_id if key_id.startswith("alias/") else f"key/{key_id}"
+    return f"arn:{self.partition}:kms:{self.region}:{self.current_account}:{resource}"
 
 
 _original_create_aws_request = IAMRequestBase._create_aws_request
@@ -256,9 +261,7 @@ def _raise_access_denied(self: IAMRequest) -> None:
         _original_raise_access_denied(self)
         return
     resource = getattr(self, "_judged_resource", "*")
-    message = (
-        f"User: {self._access_key.arn} is not authorized to perform: {self._action} on resource: {resource}"
-    )
+    message = f"User: {self._access_key.arn} is not authorized to perform: {self._action} on resource: {resource}"
     if _is_json_protocol(self._service):
         error = JsonRESTError("AccessDeniedException", message)
         error.code = 400 if self._service == "secretsmanager" else 403

@@ -41,7 +41,11 @@ _original_role_create = Role.create_from_cloudformation_json.__func__  # type: i
 
 
 def _role_create(
-    cls: type[Role], resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    cls: type[Role],
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
     **kwargs: Any,
 ) -> Role:
     role = _original_role_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
@@ -83,8 +87,12 @@ class CloudFormationGroup(CloudFormationModel):
         return True
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> CloudFormationGroup:
         properties = cloudformation_json.get("Properties", {})
@@ -98,9 +106,13 @@ class CloudFormationGroup(CloudFormationModel):
         return cls(group)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: CloudFormationGroup, new_resource_name: str, cloudformation_json: dict[str, Any],
-        account_id: str, region_name: str,
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: CloudFormationGroup,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
     ) -> CloudFormationGroup:
         backend: IAMBackend = iam_backends[account_id][get_partition(region_name)]
         name = original_resource.group.name
@@ -114,7 +126,7 @@ class CloudFormationGroup(CloudFormationModel):
         return original_resource
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
         backend: IAMBackend = iam_backends[account_id][get_partition(region_name)]
@@ -160,8 +172,12 @@ class CloudFormationScheduleGroup(CloudFormationModel):
         return True
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> CloudFormationScheduleGroup:
         properties = cloudformation_json.get("Properties", {})
@@ -170,14 +186,18 @@ class CloudFormationScheduleGroup(CloudFormationModel):
         return cls(group.name, group.arn)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: CloudFormationScheduleGroup, new_resource_name: str,
-        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: CloudFormationScheduleGroup,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
     ) -> CloudFormationScheduleGroup:
         return original_resource
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
         scheduler_backends[account_id][region_name].delete_schedule_group(resource_name)
@@ -226,8 +246,12 @@ class CloudFormationSchedule(CloudFormationModel):
         }
 
     @classmethod
-    def create_from_cloudformation_json(  # type: ignore[override]
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    def create_from_cloudformation_json(
+        cls,
+        resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
         **kwargs: Any,
     ) -> CloudFormationSchedule:
         properties = cloudformation_json.get("Properties", {})
@@ -241,9 +265,13 @@ class CloudFormationSchedule(CloudFormationModel):
         return cls(schedule.group_name, schedule.name, schedule.arn)
 
     @classmethod
-    def update_from_cloudformation_json(  # type: ignore[override]
-        cls, original_resource: CloudFormationSchedule, new_resource_name: str,
-        cloudformation_json: dict[str, Any], account_id: str, region_name: str,
+    def update_from_cloudformation_json(
+        cls,
+        original_resource: CloudFormationSchedule,
+        new_resource_name: str,
+        cloudformation_json: dict[str, Any],
+        account_id: str,
+        region_name: str,
     ) -> CloudFormationSchedule:
         properties = cloudformation_json.get("Properties", {})
         scheduler_backends[account_id][region_name].update_schedule(
@@ -252,7 +280,7 @@ class CloudFormationSchedule(CloudFormationModel):
         return original_resource
 
     @classmethod
-    def delete_from_cloudformation_json(  # type: ignore[override]
+    def delete_from_cloudformation_json(
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
         group_name = cloudformation_json.get("Properties", {}).get("GroupName") or "default"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
-
 from typing import Any
 
 from moto import backends

@@ -21,4 +21,4 @@ def _date_time_string(self: MotoRequestHandler, timestamp: float | None = None) 
 
 
 def install() -> None:
-    MotoRequestHandler.date_time_string = _date_time_string  # type: ignore[method-assign]
+    MotoRequestHandler.date_time_string = _date_time_string  # type: ignore[method-assign,assignment]

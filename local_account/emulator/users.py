@@ -54,7 +54,7 @@ class ServiceSpecificCredential:
 def _credentials(user: User) -> list[ServiceSpecificCredential]:
     if not hasattr(user, "service_specific_credentials"):
         user.service_specific_credentials = []  # type: ignore[attr-defined]
-    return user.service_specific_credentials  # type: ignore[attr-defined,no-any-return]
+    return user.service_specific_credentials  # type: ignore[attr-defined]
 
 
 # --- DeleteUser refuses while the user still holds anything (AWS: DeleteConflict) ---------------------
@@ -123,10 +123,9 @@ _original_create_user_response = IamResponse.create_user
 
 def _create_user_response(self: IamResponse) -> ActionResult:
     boundary = self._get_param("PermissionsBoundary")
-    if boundary and active():
-        # Validate before the user exists, so a bad boundary leaves nothing behind (as in AWS).
-        if boundary not in self.backend.managed_policies:
-            raise NoSuchEntity(f"Scope ARN: {boundary} does not exist or is not attachable.")
+    # Validate before the user exists, so a bad boundary leaves nothing behind (as in AWS).
+    if boundary and active() and boundary not in self.backend.managed_policies:
+        raise NoSuchEntity(f"Scope ARN: {boundary} does not exist or is not attachable.")
     result = _original_create_user_response(self)
     if boundary:
         _set_boundary(self.backend, self.backend.get_user(self._get_param("UserName")), boundary)
@@ -150,7 +149,6 @@ def delete_user_permissions_boundary(self: IamResponse) -> ActionResult:
 
 class IAMServiceNotSupported(ValidationError):
     code = "NotSupportedService"
-
 
 
 def _target_user(response: IamResponse) -> User:

@@ -116,11 +116,15 @@ def _give_every_credential_kind(account: LocalAccount, user: str) -> None:
     iam = account.admin_client("iam")
     iam.create_login_profile(UserName=user, Password="A-long-enough-passw0rd!")
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName=f"{user}-mfa")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName=user, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName=user, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
     iam.upload_ssh_public_key(UserName=user, SSHPublicKeyBody=SSH_PUBLIC_KEY)
     iam.upload_signing_certificate(UserName=user, CertificateBody=CERTIFICATE)
     iam.create_service_specific_credential(UserName=user, ServiceName="codecommit.amazonaws.com")
-    document = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]})
+    document = json.dumps(
+        {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"}]}
+    )
     iam.put_user_policy(UserName=user, PolicyName="hand-made", PolicyDocument=document)
     policy_arn = f"arn:aws:iam::123456789012:policy/{user}-extra"
     iam.create_policy(PolicyName=f"{user}-extra", PolicyDocument=document)

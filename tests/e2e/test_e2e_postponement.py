@@ -18,7 +18,9 @@ def _first_key_timeline(year: Year, user: str) -> tuple[str, int, int, int]:
     """The user's first key, the first day two keys existed, the day it was seen inactive, the day gone."""
     first_key = year.created[user]["access_key_id"]
     replaced = year.first_day(user, lambda s: len(s.keys) == 2)
-    inactive = year.first_day(user, lambda s: any(k.access_key_id == first_key and k.status == "Inactive" for k in s.keys))
+    inactive = year.first_day(
+        user, lambda s: any(k.access_key_id == first_key and k.status == "Inactive" for k in s.keys)
+    )
     gone = year.first_day(user, lambda s: all(k.access_key_id != first_key for k in s.keys))
     assert replaced is not None and inactive is not None and gone is not None, (replaced, inactive, gone)
     return first_key, replaced, inactive, gone

@@ -3,6 +3,7 @@ role is refused what it has no business doing (judged by the local account's IAM
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable
 from typing import Any
@@ -25,10 +26,14 @@ def test_users_outside_the_managed_scope_are_never_changed(year: Year) -> None:
 
 def test_an_in_path_user_without_the_tag_is_reported_not_touched(year: Year) -> None:
     warned = {
-        (w["user_name"], w["code"]) for i in year.scheduled for w in i.result["warnings"] if w["user_name"] in OUT_OF_SCOPE
+        (w["user_name"], w["code"])
+        for i in year.scheduled
+        for w in i.result["warnings"]
+        if w["user_name"] in OUT_OF_SCOPE
     }
     assert ("in-path-untagged", "unmanaged_in_path") in warned
-    assert "ops-admin" not in {user for user, _ in warned}
+    # The admin is outside the path: never taken for a managed user (the posture audit may still report it)
+    assert ("ops-admin", "unmanaged_in_path") not in warned
 
 
 def _denied(call: Callable[[], Any]) -> str:
@@ -77,10 +82,8 @@ def test_each_functions_role_is_denied_out_of_scope_actions(year: Year, case: st
     function, service, call, code = OUT_OF_SCOPE_ACTIONS[case]
     account = year.account
     secrets = account.admin_client("secretsmanager")
-    try:
+    with contextlib.suppress(ClientError):  # created by an earlier case
         secrets.create_secret(Name="database/password", SecretString=json.dumps({"password": "not-yours"}))
-    except ClientError:
-        pass  # created by an earlier case
     # Given the function's own role credentials (as Lambda gets them); when it tries an out-of-scope action
     client = account.client(service, credentials=account.role_credentials(function))
     # Then IAM refuses it

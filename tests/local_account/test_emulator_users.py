@@ -63,7 +63,9 @@ def _attached_policy(iam: Any) -> None:
 
 def _mfa_device(iam: Any) -> None:
     serial = iam.create_virtual_mfa_device(VirtualMFADeviceName="alice-mfa")["VirtualMFADevice"]["SerialNumber"]
-    iam.enable_mfa_device(UserName="alice", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321")
+    iam.enable_mfa_device(
+        UserName="alice", SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
+    )
 
 
 def _signing_certificate(iam: Any) -> None:

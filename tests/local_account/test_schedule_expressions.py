@@ -14,7 +14,9 @@ MONDAY = datetime(2026, 3, 2, tzinfo=UTC)  # 2026-03-02 is a Monday
 
 def fires(text: str, start: datetime, days: float, timezone: str = "UTC", anchor: datetime | None = None) -> list[str]:
     expression = ScheduleExpression(text, timezone)
-    return [t.strftime("%a %Y-%m-%d %H:%M") for t in expression.between(start, start + timedelta(days=days), anchor=anchor)]
+    return [
+        t.strftime("%a %Y-%m-%d %H:%M") for t in expression.between(start, start + timedelta(days=days), anchor=anchor)
+    ]
 
 
 def test_weekday_cron_fires_monday_to_friday_only() -> None:
