@@ -40,8 +40,11 @@ format: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
+# The e2e tests run in a pytest process of their own: the local account holds a virtual clock for the whole
+# session, which must not leak into other tests sharing a worker.
 test: install lint typecheck
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/integration

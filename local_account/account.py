@@ -141,6 +141,7 @@ class LocalAccount:
         self._admin: tuple[str, str] | None = None
         self._sessions: dict[tuple[str, str, str | None], boto3.Session] = {}
         self._modules = ModuleSpaces()
+        self._schedule_cache: dict[tuple[str, str, str | None], DeployedSchedule] = {}
         self._clients: dict[tuple[tuple[str, str, str | None], str], Any] = {}
         self.endpoint_url = ""
         self.assembly_dir: Path | None = None
@@ -163,6 +164,31 @@ class LocalAccount:
 
         `enforce_iam`: every request is judged against its caller's IAM policies (the administrator's too).
         `in_process_transport`: this process's clients reach the emulator without a socket (see transport)."""
+        account = cls.empty(
+            start=start,
+            stack_name=stack_name,
+            project_dir=project_dir,
+            enforce_iam=enforce_iam,
+            in_process_transport=in_process_transport,
+        )
+        try:
+            account._deploy_stack(dict(context or {}))
+        except BaseException:
+            account.close()
+            raise
+        return account
+
+    @classmethod
+    def empty(
+        cls,
+        *,
+        start: datetime | None = None,
+        stack_name: str = STACK_NAME,
+        project_dir: Path = REPO_ROOT,
+        enforce_iam: bool = True,
+        in_process_transport: bool = True,
+    ) -> LocalAccount:
+        """A fresh emulated account with only its administrator, nothing deployed (see `deploy`)."""
         if start is None:
             start = datetime.now(UTC).replace(second=0, microsecond=0)
         if start.tzinfo is None:
@@ -172,17 +198,18 @@ class LocalAccount:
         account = cls(start=start.astimezone(UTC), stack_name=stack_name, project_dir=project_dir)
         account._exit.callback(_one_account.release)
         try:
-            account._set_up(dict(context or {}), enforce_iam=enforce_iam, in_process=in_process_transport)
+            account._start_emulator(enforce_iam=enforce_iam, in_process=in_process_transport)
         except BaseException:
             account.close()
             raise
         return account
 
-    def _set_up(self, context: dict[str, Any], *, enforce_iam: bool, in_process: bool) -> None:
+    def _start_emulator(self, *, enforce_iam: bool, in_process: bool) -> None:
         started = time.perf_counter()
         self._exit.enter_context(emulator.aws_fidelity())
-        self._clock = time_machine.travel(self._start, tick=False).start()
-        self._exit.callback(self._clock.stop if hasattr(self._clock, "stop") else lambda: None)
+        traveller = time_machine.travel(self._start, tick=False)
+        self._clock = traveller.start()
+        self._exit.callback(traveller.stop)
         self._exit.callback(
             _restore_env, "MOTO_IAM_LOAD_MANAGED_POLICIES", os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
         )
@@ -194,6 +221,7 @@ class LocalAccount:
             self._set_auth(0)
         self.timings.server_s = time.perf_counter() - started
 
+    def _deploy_stack(self, context: dict[str, Any]) -> None:
         workdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="local-account-")))
         assert self._admin is not None
         cli = CdkCli(
@@ -282,6 +310,7 @@ class LocalAccount:
             if logical_id not in resources and resource.get("Type") != "AWS::CDK::Metadata"
         }
         self.functions = self._read_functions()
+        self._schedule_cache.clear()
         self.schedules = self._read_schedules()
 
     def _read_functions(self) -> dict[str, DeployedFunction]:
@@ -309,6 +338,7 @@ class LocalAccount:
         return functions
 
     def _read_schedules(self) -> dict[str, DeployedSchedule]:
+        """Every schedule, from ListSchedules; GetSchedule only for those new or modified since the last read."""
         client = self.admin_client("scheduler")
         by_arn = {f.function_arn: f.name for f in self.functions.values()}
         schedules: dict[str, DeployedSchedule] = {}
@@ -316,28 +346,34 @@ class LocalAccount:
             for group in groups["ScheduleGroups"]:
                 for page in client.get_paginator("list_schedules").paginate(GroupName=group["Name"]):
                     for summary in page["Schedules"]:
-                        detail = client.get_schedule(Name=summary["Name"], GroupName=group["Name"])
-                        target = detail["Target"]
-                        # A target may name a version or alias: arn:...:function:name[:qualifier].
-                        function_arn = ":".join(target["Arn"].split(":")[:7])
-                        schedules[detail["Name"]] = DeployedSchedule(
-                            name=detail["Name"],
-                            group_name=group["Name"],
-                            arn=detail["Arn"],
-                            expression=detail["ScheduleExpression"],
-                            timezone=detail.get("ScheduleExpressionTimezone") or "UTC",
-                            input=target.get("Input"),
-                            target_arn=target["Arn"],
-                            role_arn=target.get("RoleArn"),
-                            state=detail.get("State", "ENABLED"),
-                            function=by_arn.get(function_arn),
-                            created=_as_utc(detail.get("CreationDate")) or self._start,
-                            start_date=_as_utc(detail.get("StartDate")),
-                            end_date=_as_utc(detail.get("EndDate")),
-                            retry_policy=dict(target.get("RetryPolicy", {})),
-                            dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
-                        )
+                        version = (summary["Arn"], str(summary.get("LastModificationDate")), summary.get("State"))
+                        if version not in self._schedule_cache:
+                            detail = client.get_schedule(Name=summary["Name"], GroupName=group["Name"])
+                            self._schedule_cache[version] = self._schedule(group["Name"], detail, by_arn)
+                        schedules[summary["Name"]] = self._schedule_cache[version]
         return schedules
+
+    def _schedule(self, group_name: str, detail: dict[str, Any], by_arn: dict[str, str]) -> DeployedSchedule:
+        target = detail["Target"]
+        # A target may name a version or alias: arn:...:function:name[:qualifier].
+        function_arn = ":".join(target["Arn"].split(":")[:7])
+        return DeployedSchedule(
+            name=detail["Name"],
+            group_name=group_name,
+            arn=detail["Arn"],
+            expression=detail["ScheduleExpression"],
+            timezone=detail.get("ScheduleExpressionTimezone") or "UTC",
+            input=target.get("Input"),
+            target_arn=target["Arn"],
+            role_arn=target.get("RoleArn"),
+            state=detail.get("State", "ENABLED"),
+            function=by_arn.get(function_arn),
+            created=_as_utc(detail.get("CreationDate")) or self._start,
+            start_date=_as_utc(detail.get("StartDate")),
+            end_date=_as_utc(detail.get("EndDate")),
+            retry_policy=dict(target.get("RetryPolicy", {})),
+            dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
+        )
 
     # --- clients ------------------------------------------------------------------------------------
 
