@@ -26,6 +26,7 @@ from botocore.config import Config
 
 from local_account import emulator, transport
 from local_account.cdk import REPO_ROOT, STACK_NAME, CdkCli
+from local_account.emulator import paging
 from local_account.runtime import DeployedFunction, Invocation, ModuleSpaces, run_handler, shared_loader
 from local_account.schedules import ScheduleExpression
 
@@ -222,6 +223,9 @@ class LocalAccount:
         self.timings.server_s = time.perf_counter() - started
 
     def _deploy_stack(self, context: dict[str, Any]) -> None:
+        # IAM's paging and 4-hour credential report as AWS serves them. Always on once installed (no switch),
+        # so only a deployed account installs them: its process is the demo's or the e2e tests' own.
+        paging.install()
         workdir = Path(self._exit.enter_context(tempfile.TemporaryDirectory(prefix="local-account-")))
         assert self._admin is not None
         cli = CdkCli(
@@ -293,15 +297,16 @@ class LocalAccount:
     def refresh(self) -> None:
         """Read the stack's resources, outputs, functions and schedules back from the account's APIs."""
         cloudformation = self.admin_client("cloudformation")
-        stack = cloudformation.describe_stacks(StackName=self.stack_name)["Stacks"][0]
-        self.stack_outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         resources: dict[str, dict[str, str]] = {}
-        for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=self.stack_name):
-            for summary in page["StackResourceSummaries"]:
-                resources[summary["LogicalResourceId"]] = {
-                    "type": summary["ResourceType"],
-                    "physical_id": summary.get("PhysicalResourceId", ""),
-                }
+        with _quiet_unsupported_resources():  # moto parses the template again as it lists the resources
+            stack = cloudformation.describe_stacks(StackName=self.stack_name)["Stacks"][0]
+            for page in cloudformation.get_paginator("list_stack_resources").paginate(StackName=self.stack_name):
+                for summary in page["StackResourceSummaries"]:
+                    resources[summary["LogicalResourceId"]] = {
+                        "type": summary["ResourceType"],
+                        "physical_id": summary.get("PhysicalResourceId", ""),
+                    }
+        self.stack_outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
         self.stack_resources = resources
         # What the template declares but moto's CloudFormation does not create (alarms, resource policies...).
         self.skipped_resources = {
@@ -453,6 +458,8 @@ class LocalAccount:
         `on_tick(now)` runs after the firings of each moment, with the clock at that moment, so callers can
         interleave their own activity (a consumer using its key) with the schedules."""
         until = until.astimezone(UTC)
+        if until < self.now:
+            raise LocalAccountError(f"the clock only moves forward (now {self.now}, asked {until})")
         self.schedules = self._read_schedules()
         fired: list[Invocation] = []
         batch_time: datetime | None = None
@@ -460,12 +467,15 @@ class LocalAccount:
             if batch_time is not None and moment != batch_time and on_tick is not None:
                 on_tick(batch_time)
             batch_time = moment
-            self._move_to(moment)
+            # A function that slept moved the clock on; a schedule due meanwhile runs as soon as it can.
+            if moment > self.now:
+                self._move_to(moment)
             assert schedule.function is not None
             fired.append(self._invoke(schedule.function, schedule.event, source="schedule", schedule=schedule.name))
         if batch_time is not None and on_tick is not None:
             on_tick(batch_time)
-        self._move_to(until)
+        if until > self.now:
+            self._move_to(until)
         return fired
 
     # --- running functions ----------------------------------------------------------------------------
@@ -494,6 +504,7 @@ class LocalAccount:
             environment=self._runtime_environment(function),
             invocation=invocation,
             modules=self._modules,
+            advance_clock=lambda seconds: self._clock.shift(timedelta(seconds=seconds)),
         )
         if invocation.error:
             log.warning("%s (%s) failed at %s: %s", function.name, source, invocation.time, invocation.error)

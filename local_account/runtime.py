@@ -64,10 +64,61 @@ class Invocation:
     duration_s: float = 0.0
     log_lines: list[str] = field(default_factory=list)
     error: str | None = None  # set when the function raised, timed out or returned something not JSON
+    slept_s: float = 0.0  # virtual seconds the function slept (they moved the clock, not the wall)
 
     @property
     def ok(self) -> bool:
         return self.error is None
+
+
+_real_sleep = time.sleep
+_real_monotonic = time.monotonic
+
+
+@dataclass
+class _Sleeping:
+    """The invocation in progress: its thread, how long it slept, and how to move the virtual clock."""
+
+    thread: int
+    advance_clock: Callable[[float], None]
+    slept: float = 0.0
+
+
+_sleeping: _Sleeping | None = None
+
+
+def _virtual_sleep(seconds: float) -> None:
+    """In the function's thread a sleep moves the virtual clock (and its monotonic clock) instead of
+    waiting: a function backing off for a second costs no real second. Elsewhere, a real sleep."""
+    state = _sleeping
+    if state is None or threading.get_ident() != state.thread:
+        _real_sleep(seconds)
+        return
+    seconds = max(0.0, float(seconds))
+    state.slept += seconds
+    state.advance_clock(seconds)
+
+
+def _virtual_monotonic() -> float:
+    state = _sleeping
+    if state is None or threading.get_ident() != state.thread:
+        return _real_monotonic()
+    return _real_monotonic() + state.slept
+
+
+@contextlib.contextmanager
+def _virtual_waits(advance_clock: Callable[[float], None]) -> Iterator[_Sleeping]:
+    # Modules imported during a call bind these as defaults (`sleep=time.sleep`); outside a call they
+    # behave exactly like the real functions, so a binding that outlives the call stays correct.
+    global _sleeping
+    state = _Sleeping(thread=threading.get_ident(), advance_clock=advance_clock)
+    _sleeping = state
+    time.sleep, time.monotonic = _virtual_sleep, _virtual_monotonic  # type: ignore[assignment]
+    try:
+        yield state
+    finally:
+        time.sleep, time.monotonic = _real_sleep, _real_monotonic
+        _sleeping = None
 
 
 class LambdaContext:
@@ -87,7 +138,7 @@ class LambdaContext:
         self._deadline = started + function.timeout_s
 
     def get_remaining_time_in_millis(self) -> int:
-        # Wall time, not the virtual clock: the budget is how long this run may still take.
+        # Run time so far (real time plus virtual sleeps), not the virtual date: how long this run may still take.
         return max(0, int((self._deadline - time.monotonic()) * 1000))
 
 
@@ -255,13 +306,16 @@ def run_handler(
     environment: Mapping[str, str],
     invocation: Invocation,
     modules: ModuleSpaces,
+    advance_clock: Callable[[float], None],
 ) -> Invocation:
-    """Run the function's handler once, as a cold start, and fill in the invocation's result and logs."""
+    """Run the function's handler once, as a cold start, and fill in the invocation's result and logs.
+    `advance_clock(seconds)` moves the virtual clock when the function sleeps."""
     if str(LAMBDAS_DIR) not in sys.path:
         sys.path.insert(0, str(LAMBDAS_DIR))
-    started = time.monotonic()
+    started = _real_monotonic()
     context = LambdaContext(function, started)
     with (
+        _virtual_waits(advance_clock) as waits,
         modules.entered(function.name),
         _shared_botocore_data(),
         _environment(environment),
@@ -286,8 +340,9 @@ def run_handler(
                 "stackTrace": traceback.format_tb(exc.__traceback__),
             }
             print(f"[ERROR] {type(exc).__name__}: {exc}")
-        invocation.duration_s = time.monotonic() - started
-        if invocation.duration_s > function.timeout_s and invocation.error is None:
+        invocation.duration_s = _real_monotonic() - started
+        invocation.slept_s = waits.slept
+        if invocation.duration_s + waits.slept > function.timeout_s and invocation.error is None:
             invocation.error = "Task.TimedOut"
             print(f"Task timed out after {function.timeout_s:.2f} seconds")
         invocation.log_lines = logged()
