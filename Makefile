@@ -16,7 +16,7 @@ help:
 	@echo "make synth     synthesize the CloudFormation template into cdk.out/"
 	@echo "make diff | deploy | destroy   against the AWS account of your current credentials"
 	@echo "make bench     benchmarks (IAM call counts, time, memory)"
-	@echo "make report    the inventory report ({\"action\": \"report\"}) of a seeded emulated account, as a table"
+	@echo "make report    the inventory report ({\"action\": \"report\"}) of the stack in the local account, as a table"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -76,8 +76,8 @@ destroy: install
 bench: $(VENV)/.installed
 	$(PY) -m bench.run --out bench-out
 
-report: $(VENV)/.installed
-	$(PY) tools/inventory_report.py
+report: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tools/inventory_report.py
 
 clean:
 	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache

@@ -4,6 +4,7 @@ and that runs the deployed functions as deployed, on their schedules, under a vi
 from __future__ import annotations
 
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -13,11 +14,12 @@ import time
 import urllib.request
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 import botocore.session
@@ -27,8 +29,12 @@ from botocore.config import Config
 from local_account import emulator, transport
 from local_account.cdk import REPO_ROOT, STACK_NAME, CdkCli
 from local_account.emulator import paging
+from local_account.environments import CREDENTIALS_DURATION, Environments
 from local_account.runtime import DeployedFunction, Invocation, ModuleSpaces, run_handler, shared_loader
-from local_account.schedules import ScheduleExpression
+from local_account.schedules import ScheduleExpression, deployed_schedules_version
+
+if TYPE_CHECKING:
+    from local_account.trail import Trail
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -142,6 +148,8 @@ class LocalAccount:
         self._admin: tuple[str, str] | None = None
         self._sessions: dict[tuple[str, str, str | None], boto3.Session] = {}
         self._modules = ModuleSpaces()
+        self._environments = Environments()
+        self._schedules_version: Any = None
         self._schedule_cache: dict[tuple[str, str, str | None], DeployedSchedule] = {}
         self._clients: dict[tuple[tuple[str, str, str | None], str], Any] = {}
         self.endpoint_url = ""
@@ -235,10 +243,13 @@ class LocalAccount:
             output_dir=workdir / "cdk.out",
             project_dir=self.project_dir,
         )
-        self.assembly_dir = cli.synth({**BASE_CONTEXT, **context})
-        self.template = cli.template(self.stack_name)
         with _quiet_unsupported_resources():
-            cli.bootstrap(self.account_id, self.region)
+            # Bootstrapping needs only the environment: it runs while the app is synthesized.
+            with ThreadPoolExecutor(max_workers=1) as pool:
+                bootstrapped = pool.submit(cli.bootstrap, self.account_id, self.region)
+                self.assembly_dir = cli.synth({**BASE_CONTEXT, **context})
+                bootstrapped.result()
+            self.template = cli.template(self.stack_name)
             cli.deploy(self.stack_name)
         self.timings.synth_s = cli.timings.synth_s
         self.timings.bootstrap_s = cli.timings.bootstrap_s
@@ -247,6 +258,10 @@ class LocalAccount:
         started = time.perf_counter()
         self.refresh()
         self.timings.read_back_s = time.perf_counter() - started
+        # What exists now (the emulator, its service models, the stack) lives as long as the account: kept out of
+        # the garbage collector's full passes, which would otherwise walk it again and again during the runs.
+        gc.freeze()
+        self._exit.callback(gc.unfreeze)
 
     def _start_server(self, *, in_process: bool) -> None:
         from moto.server import ThreadedMotoServer
@@ -460,7 +475,10 @@ class LocalAccount:
         until = until.astimezone(UTC)
         if until < self.now:
             raise LocalAccountError(f"the clock only moves forward (now {self.now}, asked {until})")
-        self.schedules = self._read_schedules()
+        # Read again (through the Scheduler API) only when a schedule was created, changed or deleted.
+        version = deployed_schedules_version(self.account_id, self.region)
+        if version != self._schedules_version:
+            self.schedules, self._schedules_version = self._read_schedules(), version
         fired: list[Invocation] = []
         batch_time: datetime | None = None
         for moment, schedule in self.upcoming(until):
@@ -498,14 +516,19 @@ class LocalAccount:
     def _invoke(self, name: str, event: Any, *, source: str, schedule: str | None) -> Invocation:
         function = self.function(name)
         invocation = Invocation(time=self.now, function=function.name, source=source, schedule=schedule, event=event)
+        environment, cold = self._environments.acquire(function, self.now, lambda: self._role_session(function.name))
         run_handler(
             function,
             event,
-            environment=self._runtime_environment(function),
+            environment=self._runtime_environment(function, environment.credentials),
             invocation=invocation,
             modules=self._modules,
             advance_clock=lambda seconds: self._clock.shift(timedelta(seconds=seconds)),
+            cold_start=cold,
         )
+        self._environments.release(environment, self.now)
+        if invocation.error == "Task.TimedOut":  # Lambda resets the runtime after a timeout
+            self._environments.discard(function.name)
         if invocation.error:
             log.warning("%s (%s) failed at %s: %s", function.name, source, invocation.time, invocation.error)
         self.invocations.append(invocation)
@@ -514,6 +537,9 @@ class LocalAccount:
     def role_credentials(self, function: str) -> dict[str, str]:
         """Temporary credentials of a deployed function's role, as the Lambda service gets them for an
         execution environment (AssumeRole by the service itself, so the role's trust policy is not asked)."""
+        return self._role_session(function)[0]
+
+    def _role_session(self, function: str) -> tuple[dict[str, str], datetime]:
         from moto.sts.models import sts_backends
 
         deployed = self.function(function)
@@ -522,17 +548,17 @@ class LocalAccount:
             role_session_name=deployed.function_name[:64],
             role_arn=deployed.role_arn,
             policy=None,  # type: ignore[arg-type]
-            duration=max(900, deployed.timeout_s),
+            duration=int(CREDENTIALS_DURATION.total_seconds()),
             external_id=None,  # type: ignore[arg-type]
         )
-        return {
+        credentials = {
             "AccessKeyId": assumed.access_key_id,
             "SecretAccessKey": assumed.secret_access_key,
             "SessionToken": assumed.session_token,
         }
+        return credentials, _as_utc(assumed.expiration) or self.now
 
-    def _runtime_environment(self, function: DeployedFunction) -> dict[str, str]:
-        credentials = self.role_credentials(function.name)
+    def _runtime_environment(self, function: DeployedFunction, credentials: Mapping[str, str]) -> dict[str, str]:
         runtime = {
             "AWS_REGION": self.region,
             "AWS_DEFAULT_REGION": self.region,
@@ -578,6 +604,40 @@ class LocalAccount:
 
     def log_lines(self, invocations: Iterable[Invocation] | None = None) -> list[str]:
         return [line for i in (self.invocations if invocations is None else invocations) for line in i.log_lines]
+
+    # --- CloudTrail, EventBridge rules and the root user (the emulator has none of them) --------------------
+
+    def cloudtrail(self, credentials: Any = None) -> Trail:
+        """CloudTrail for the calls made through `trail.client(service)`, signed as the administrator unless
+        `credentials` are given: each becomes the management event AWS records, delivered (`deliver_event`)
+        when the `with` block ends. See `local_account.trail`."""
+        from local_account.trail import Trail
+
+        assert self._admin is not None
+        return Trail(self, _credentials_pair(credentials if credentials is not None else self._admin))
+
+    def deliver_event(self, event: Mapping[str, Any]) -> list[Invocation]:
+        """EventBridge's default bus: run the function targeted by each enabled deployed rule (as read back with
+        ListRules/ListTargetsByRule) whose pattern matches `event`, as the rule delivers it (source "rule")."""
+        from local_account.trail import deployed_rules
+
+        by_arn = {f.function_arn: f.name for f in self.functions.values()}
+        delivered = []
+        for rule in deployed_rules(self.admin_client("events")):
+            if rule.matches(event):
+                for arn in rule.target_arns:
+                    name = by_arn.get(":".join(arn.split(":")[:7]))
+                    if name is not None:
+                        delivered.append(self._invoke(name, dict(event), source="rule", schedule=None))
+        return delivered
+
+    def create_root_access_key(self) -> dict[str, Any]:
+        """Give the account root user an access key (Security Hub IAM.4's finding). It shows where AWS shows it,
+        GetAccountSummary's AccountAccessKeysPresent and the credential report's <root_account> row, but signs
+        nothing: the emulator has no root credentials. Returns its id, status and creation date."""
+        from local_account.emulator.root_keys import create_root_access_key
+
+        return create_root_access_key(self.account_id)
 
 
 @contextlib.contextmanager

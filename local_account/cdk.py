@@ -77,11 +77,11 @@ class CdkCli:
         )
         self.env = env
 
-    def _run(self, args: list[str]) -> str:
+    def _run(self, args: list[str], *, cwd: Path | None = None) -> str:
         command = cdk_command() + args
         self.timings.commands.append(" ".join(args))
         completed = subprocess.run(  # noqa: S603 - a fixed CLI with our own arguments
-            command, cwd=self.project_dir, env=self.env, capture_output=True, text=True, check=False
+            command, cwd=cwd or self.project_dir, env=self.env, capture_output=True, text=True, check=False
         )
         if completed.returncode != 0:
             tail = "\n".join((completed.stdout + "\n" + completed.stderr).strip().splitlines()[-40:])
@@ -99,8 +99,11 @@ class CdkCli:
         return self.output_dir
 
     def bootstrap(self, account_id: str, region: str) -> None:
+        """Bootstrap the named environment. It needs nothing of the app: run outside the project (no cdk.json),
+        the CLI neither reads nor synthesizes it, so bootstrapping can run while the app is synthesized."""
         started = time.perf_counter()
-        self._run(["bootstrap", f"aws://{account_id}/{region}", "--app", str(self.output_dir), "--no-notices"])
+        self.output_dir.parent.mkdir(parents=True, exist_ok=True)
+        self._run(["bootstrap", f"aws://{account_id}/{region}", "--no-notices"], cwd=self.output_dir.parent)
         self.timings.bootstrap_s = time.perf_counter() - started
 
     def deploy(self, stack_name: str = STACK_NAME) -> None:

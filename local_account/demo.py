@@ -9,6 +9,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from local_account import timeline
 from local_account.story import START, Story, demo_context
@@ -30,6 +31,20 @@ def _progress(days: int, began: float) -> Callable[[int], None]:
             print(f"  day {day:>4}/{days}  ({time.perf_counter() - began:.0f} s)", file=sys.stderr, flush=True)
 
     return report
+
+
+def _inventory_tables(inventory: dict[str, Any]) -> str:
+    """The create function's inventory reports (half-way and at the end), as the table `make report` prints."""
+    # The asset's own renderer; runtime put lambdas/ on sys.path when the first function ran.
+    from lifecycle.inventory import render_table
+
+    tables = []
+    for name, taken in inventory.get("function_reports", {}).items():
+        when = f"{name.replace('_', ' ')}, day {taken.get('day')}"
+        title = f'Inventory report ({{"action": "report"}} of create_keys), {when}:'
+        table = render_table(taken["inventory"]) if taken.get("inventory") else "not available"
+        tables.append(title + "\n" + table)
+    return "\n\n".join(tables)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -70,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     def render() -> tuple[str, str]:
         terminal = timeline.format_timeline(rows) + "\n\n" + timeline.format_summary(summary, invariants)
+        terminal += "\n\n" + _inventory_tables(inventory)
         report = timeline.report_json(
             summary=summary, rows=rows, spans=spans, invariants=invariants, inventory=inventory
         )

@@ -4,6 +4,7 @@ when does a schedule fire between two instants."""
 from __future__ import annotations
 
 import calendar
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -170,3 +171,32 @@ class ScheduleExpression:
                             seen.add(moment)
                             yield moment
             day += timedelta(days=1)
+
+
+def deployed_schedules_version(account_id: str, region: str) -> tuple[tuple[str, ...], ...]:
+    """What identifies the account's schedules as they stand (names, last change, state, expression, target),
+    read from the Scheduler's own store, as the service that fires them knows them: equal versions mean nothing
+    was created, changed or deleted."""
+    from moto.scheduler.models import scheduler_backends
+
+    backend = scheduler_backends[account_id][region]
+    return tuple(
+        sorted(
+            tuple(
+                str(value)
+                for value in (
+                    group.name,
+                    schedule.name,
+                    schedule.last_modified_date,
+                    schedule.state,
+                    schedule.schedule_expression,
+                    schedule.schedule_expression_timezone,
+                    schedule.start_date,
+                    schedule.end_date,
+                    json.dumps(schedule.target, sort_keys=True, default=str),
+                )
+            )
+            for group in backend.schedule_groups.values()
+            for schedule in group.schedules.values()
+        )
+    )

@@ -302,6 +302,7 @@ def summarize(
         "invocations_by_function": dict(sorted(Counter(inv.function for inv in invocations).items())),
         "invocations_by_source": dict(sorted(Counter(inv.source for inv in invocations).items())),
         "function_time_s": round(sum(inv.duration_s for inv in invocations), 2),
+        "cold_starts": sum(1 for inv in invocations if getattr(inv, "cold_start", True)),
         "wall_time_s": round(wall_time_s, 1),
         "deploy_time_s": None if deploy_time_s is None else round(deploy_time_s, 1),
         "actions_done": dict(sorted(done.items())),
@@ -366,7 +367,7 @@ def format_summary(summary: Mapping[str, Any], invariants: Sequence[Invariant]) 
         f"Simulated {summary['days']} days ({summary['start'][:10]} → {summary['end'][:10]}) in "
         f"{summary['wall_time_s']} s wall time{deploy}; {summary['invocations']} invocations "
         f"({counts(summary['invocations_by_function'])}; {counts(summary['invocations_by_source'])}), "
-        f"{summary['function_time_s']} s inside the functions.",
+        f"{summary['function_time_s']} s inside the functions; {summary['cold_starts']} cold starts.",
         f"Actions done: {counts(summary['actions_done'])}. Failed actions: {summary['actions_failed']}. "
         f"Run errors: {summary['errors']}.",
         f"Users created: {', '.join(summary['users_created']) or 'none'}.",

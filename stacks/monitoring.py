@@ -87,36 +87,11 @@ class Monitoring(Construct):
                 )
             ]
         )
-        self.dashboard.add_widgets(
-            *[
-                cloudwatch.GraphWidget(
-                    title=name,
-                    width=6,
-                    left=[
-                        cloudwatch.MathExpression(
-                            expression=_sum_of_search(name),
-                            label=name,
-                            period=PERIOD,
-                        )
-                    ],
-                )
-                for name in LIFECYCLE_METRICS
-            ]
-        )
+        self.dashboard.add_widgets(*[_search_graph(name, name, _sum_of_search(name)) for name in LIFECYCLE_METRICS])
         # Per function: every lifecycle metric it emits (actions by kind, warnings, failures) on one graph.
         self.dashboard.add_widgets(
             *[
-                cloudwatch.GraphWidget(
-                    title=f"{name}: actions, warnings, failures",
-                    width=6,
-                    left=[
-                        cloudwatch.MathExpression(
-                            expression=_search_of_function(name),
-                            label=name,
-                            period=PERIOD,
-                        )
-                    ],
-                )
+                _search_graph(f"{name}: actions, warnings, failures", name, _search_of_function(name))
                 for name in functions
             ]
         )
@@ -157,6 +132,14 @@ class Monitoring(Construct):
         )
         alarm.add_alarm_action(action)
         self.alarms.append(alarm)
+
+
+def _search_graph(title: str, label: str, expression: str) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(
+        title=title,
+        width=6,
+        left=[cloudwatch.MathExpression(expression=expression, label=label, period=PERIOD)],
+    )
 
 
 def _sum_of_search(metric: str) -> str:

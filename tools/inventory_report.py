@@ -1,65 +1,104 @@
-"""`make report`: the inventory report ({"action": "report"}) of a seeded account emulated by moto, as a table."""
+"""`make report`: the inventory report ({"action": "report"}) of the stack deployed into the local account, after
+a short simulated history, printed as a table (`--json` for the report's data)."""
 
 from __future__ import annotations
 
+import argparse
 import json
-import os
 import sys
-from dataclasses import dataclass
+import time
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "lambdas"), str(ROOT)]
-for name, value in {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "POWERTOOLS_TRACE_DISABLED": "true",
-    "POWERTOOLS_METRICS_DISABLED": "true",
-    "POWERTOOLS_LOG_LEVEL": "ERROR",
-}.items():
-    os.environ[name] = value
-os.environ.pop("AWS_ENDPOINT_URL", None)
-os.environ.pop("AWS_PROFILE", None)
+sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "lambdas")) if p not in sys.path]
 
-import boto3  # noqa: E402
-import time_machine  # noqa: E402
-from moto import mock_aws  # noqa: E402
-
-from handlers.common import reset_cold_start  # noqa: E402
-from lifecycle.inventory import render_table  # noqa: E402
+START = datetime(2026, 1, 5, 9, tzinfo=UTC)  # a Monday
+DAYS = 92  # past the first rotation (90 days), inside its deactivation grace
+OWNER = "platform-team@example.com"
+# Weekly runs (Mondays): the deployed schedules over three months in a few seconds. The lifecycle settings keep
+# their defaults (rotate at 90 days, deactivate 7 days later, delete 7 days after that, stale after 90 days).
+CONTEXT: dict[str, Any] = {
+    "reconcile_schedule": "cron(0 7 ? * MON *)",
+    "rotate_schedule": "cron(0 9 ? * MON *)",
+    "cleanup_schedule": "cron(0 6 ? * MON *)",
+}
+# (user, owner, TTL days) created on day 0: rotated on day 91; expiring a week after the report.
+USERS = (("ci-deployer", OWNER, 365), ("contractor", "dana@example.com", 100))
+LATE_USER = ("build-bot", OWNER, 365)  # created on LATE_DAY: never rotated, then given a key by hand
+LATE_DAY = 60
+CONSUMER_DAYS = (30, 60, 90, DAYS)  # each user's consumer reads its current key and signs with it
 
 
-@dataclass
-class _Context:
-    function_name: str = "create_keys"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:create_keys"
-    aws_request_id: str = "report"
+def _parse(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python tools/inventory_report.py", description=__doc__)
+    parser.add_argument("--json", action="store_true", help="print the report's inventory as JSON")
+    return parser.parse_args(argv)
 
 
-def main() -> int:
-    from handlers import create_keys, rotate_keys
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
 
-    start = datetime(2030, 1, 1, 9, tzinfo=UTC)
-    with mock_aws(), time_machine.travel(start, tick=False) as clock:
-        reset_cold_start()
-        iam = boto3.client("iam")
-        iam.create_group(GroupName="temporary-users")
-        os.environ["TEMPORARY_USER_GROUP"] = "temporary-users"
-        for user, owner, ttl in (("ci-deployer", "platform@example.com", 200), ("contractor", "dana@example.com", 10)):
-            create_keys.lambda_handler(
-                {"action": "create_user", "user_name": user, "owner": owner, "ttl_days": ttl}, _Context()
-            )
-        iam.create_user(UserName="shadow", Path="/temporary/")  # in the path, not managed: counted, not listed
-        clock.shift(timedelta(days=92))
-        rotate_keys.lambda_handler({}, _Context())  # ci-deployer's key is rotated; its old key awaits deactivation
-        clock.shift(timedelta(days=1))
-        report = create_keys.lambda_handler({"action": "report"}, _Context())
-    if "--json" in sys.argv:
+
+def _create(account: Any, user: str, owner: str, ttl_days: int) -> None:
+    created = account.invoke(
+        "create_keys", {"action": "create_user", "user_name": user, "owner": owner, "ttl_days": ttl_days}
+    )
+    if created.get("errors") or created.get("verification") != "verified":
+        raise SystemExit(f"create_user {user} failed: {created.get('errors') or created.get('verification')}")
+
+
+def _consumers(account: Any) -> None:
+    """Every managed user's consumer reads AWSCURRENT and calls sts:GetCallerIdentity: keys in use are not stale."""
+    secrets = account.admin_client("secretsmanager")
+    for user, _, _ in (*USERS, LATE_USER):
+        try:
+            value = secrets.get_secret_value(SecretId=f"temporary-iam-users/{user}", VersionStage="AWSCURRENT")
+        except secrets.exceptions.ResourceNotFoundException:
+            continue  # not created yet
+        account.client("sts", credentials=json.loads(value["SecretString"])).get_caller_identity()
+
+
+def history(account: Any) -> dict[str, Any]:
+    """Play the history and return the create function's inventory report."""
+    for user, owner, ttl in USERS:
+        _create(account, user, owner, ttl)
+    # In the managed path without the managed-by tag: counted in the totals, never listed nor touched.
+    account.admin_client("iam").create_user(UserName="shadow", Path="/temporary/")
+    _consumers(account)
+    for day in CONSUMER_DAYS:
+        account.advance_to(START + timedelta(days=day))
+        if day == LATE_DAY:
+            _create(account, *LATE_USER)
+        _consumers(account)
+    # A key made by hand on a managed user, seen by CloudTrail and the change rule: unmanaged, not stored.
+    with account.cloudtrail() as trail:
+        trail.client("iam").create_access_key(UserName=LATE_USER[0])
+    report: dict[str, Any] = account.invoke("create_keys", {"action": "report"})
+    failed = [i for i in account.invocations if not i.ok]
+    if failed or report.get("errors") or not report.get("inventory"):
+        raise SystemExit(f"the history failed: {[(i.function, i.error) for i in failed] or report.get('errors')}")
+    return report
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parse(argv)
+    began = time.perf_counter()
+    from lifecycle.inventory import render_table
+    from local_account import LocalAccount  # heavy: only once the arguments are good
+
+    _say("Deploying the stack into a local emulated account (cdk bootstrap + deploy)…")
+    with LocalAccount.deploy(context=CONTEXT, start=START) as account:
+        _say(f"Deployed in {time.perf_counter() - began:.0f} s. Playing {DAYS} days of its schedules…")
+        report = history(account)
+        runs = len(account.invocations)
+    _say(f"{runs} function runs in {time.perf_counter() - began:.0f} s.\n")
+    if args.json:
         print(json.dumps(report["inventory"], indent=1))
     else:
+        print(f'Inventory report ({{"action": "report"}} of create_keys), {report["inventory"]["generated_at"]}:\n')
         print(render_table(report["inventory"]))
     return 0
 

@@ -8,6 +8,7 @@ from gateways import read_snapshot
 from handlers.common import Context, Decision, execute, handle, read_and_plan
 from handlers.detection import send_forewarnings
 from handlers.observability import logger, metrics, tracer
+from lifecycle.confirm import forewarned_users
 from lifecycle.planner import plan_cleanup
 from models.events import CleanupEvent, parse_cleanup_event
 from models.report import ActionKind
@@ -27,7 +28,12 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 def _decide(request: CleanupEvent, context: Context) -> Decision:
     if request.user_name is None:
-        snapshot, plan = read_and_plan(context, lambda seen: plan_cleanup(seen, context.now, context.settings))
+        # Forewarnings write tags and notify owners: their users are re-read too, never warned from the report alone.
+        snapshot, plan = read_and_plan(
+            context,
+            lambda seen: plan_cleanup(seen, context.now, context.settings),
+            also_confirm=forewarned_users(context.now, context.settings),
+        )
     else:
         snapshot = read_snapshot(context.aws, context.settings, user_name=request.user_name)
         plan = plan_cleanup(snapshot, context.now, context.settings, user_name=request.user_name)

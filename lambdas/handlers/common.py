@@ -4,7 +4,7 @@ flow, and the notification of a run."""
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -61,6 +61,7 @@ class Decision:
     report: Report
     snapshot: AccountSnapshot | None = None
     owner: str | None = None  # the owner the run concerns, when the request names one
+    kind: str | None = None  # the notification's `kind` attribute (subscriptions filter on it); none for run reports
 
 
 E = TypeVar("E")
@@ -143,12 +144,22 @@ def execute(
 
 
 def read_and_plan(
-    context: Context, planner: Callable[[AccountSnapshot], Plan], *, with_last_used: bool = True
+    context: Context,
+    planner: Callable[[AccountSnapshot], Plan],
+    *,
+    with_last_used: bool = True,
+    also_confirm: Callable[[AccountSnapshot], Iterable[str]] | None = None,
 ) -> tuple[AccountSnapshot, Plan]:
     """The snapshot and plan of a run over every user: bulk reads, then the users the plan touches re-read one
     by one and planned again (READ_MODE "scan" reads every user one by one instead)."""
     decided = plan_confirmed(
-        context.aws, context.settings, context.now, planner, mode=READ_MODE, with_last_used=with_last_used
+        context.aws,
+        context.settings,
+        context.now,
+        planner,
+        mode=READ_MODE,
+        with_last_used=with_last_used,
+        also_confirm=also_confirm,
     )
     return decided.snapshot, decided.plan
 
@@ -218,7 +229,11 @@ def _notify(topic_arn: str, decision: Decision) -> None:
     report = decision.report
     try:
         get_aws().notifier.publish(
-            topic_arn, subject=subject_for(report), message=message_for(report), owner=owner_of(decision)
+            topic_arn,
+            subject=subject_for(report),
+            message=message_for(report),
+            owner=owner_of(decision),
+            kind=decision.kind,
         )
     except AwsError as exc:
         # The run itself is done; a lost notification is reported, not turned into a failed run.

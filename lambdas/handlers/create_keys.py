@@ -39,7 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 def _decide(request: CreateKeysRequest, context: Context) -> Decision:
     settings, aws = context.settings, context.aws
     if isinstance(request, AuditEvent):
-        return Decision(audit_report(aws, settings, context.now, FUNCTION))
+        return Decision(audit_report(aws, settings, context.now, FUNCTION), kind="audit")
     if isinstance(request, InventoryEvent):
         return Decision(inventory_report(aws, settings, context.now, FUNCTION))
     if isinstance(request, ReconcileEvent):

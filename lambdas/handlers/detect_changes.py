@@ -91,7 +91,7 @@ def _decide(event: dict[str, Any], context: Context) -> Decision:
     if not context.dry_run:
         publish_events(aws, settings, [(change.detail_type or "", change.as_detail())], report)
     owner = target.tags.get(OWNER_TAG) if target is not None and is_managed(target, settings) else None
-    return Decision(report, None, owner=owner)
+    return Decision(report, None, owner=owner, kind="out_of_band")
 
 
 def _deactivate(aws: Aws, target: UserState, change: Classification, *, dry_run: bool) -> Action:

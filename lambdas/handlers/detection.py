@@ -13,13 +13,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 from gateways import AwsError, read_snapshot
 from handlers.observability import logger, metrics
 from lifecycle.announce import AUDIT_CODE_PREFIX, OWN_EVENT_CODE_PREFIX, run_events
-from lifecycle.forewarn import Forewarning, plan_forewarnings
 from models.report import Report, Warning
 from models.settings import Settings
 from models.snapshot import AccountSnapshot
 
 if TYPE_CHECKING:
     from gateways.aws import Aws
+    from lifecycle.forewarn import Forewarning
 
 AUDIT_DETAIL_TYPE = "Account Posture Audited"
 AUDIT_EVENT_FINDINGS = 100  # an event holds at most 256 KB; the full list is in the report and the notification
@@ -57,6 +57,9 @@ def send_forewarnings(
     skip_users: set[str],
 ) -> list[Forewarning]:
     """Warn each owner of what is due within a window, once: notify and publish, then record it on the user."""
+    # Imported here: only the cleanup function warns, so the other functions' cold starts skip it.
+    from lifecycle.forewarn import plan_forewarnings
+
     plan = plan_forewarnings(snapshot, now, settings)
     due = [w for w in plan.warnings if w.user_name.lower() not in skip_users]
     for warning in due:

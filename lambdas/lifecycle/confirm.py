@@ -4,7 +4,7 @@ acting, then apply per user with bounded parallelism inside the Lambda's time bu
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,6 +29,24 @@ Planner = Callable[[AccountSnapshot], Plan]
 # IAM allows a few writes per second per account; adaptive retries slow the pool down further when it throttles.
 WORKERS = 4
 
+# Warnings a per-user re-read cannot change, so they need no confirmation of their own (they lead to no write:
+# a warning is only reported, logged, notified and published). Those about tags rest on the users' tags, which the
+# bulk read returns as fresh as GetUser/ListUserTags would. A postponed deactivation rests on a use of the replaced
+# key after its replacement became current: a fresher last-use date can only be later still, and the key's age
+# comes from its creation date. Every other warning is about keys whose state the credential report may show up to
+# 4 hours old (a blocked rotation may be free by now, a missing key may have been added), so its user is re-read.
+BULK_SAFE_WARNINGS = frozenset(
+    {
+        "bad_current_since",
+        "bad_deactivated_at",
+        "bad_exempt_until",
+        "bad_expires_at",
+        "deactivation_postponed",
+        "deletion_in_progress",
+        "unmanaged_in_path",
+    }
+)
+
 
 @dataclass(frozen=True)
 class Decided:
@@ -46,10 +64,13 @@ def plan_confirmed(
     mode: ReadMode = "bulk",
     with_last_used: bool = True,
     sleep: Callable[[float], None] = time.sleep,
+    also_confirm: Callable[[AccountSnapshot], Iterable[str]] | None = None,
 ) -> Decided:
     """The plan of a scheduled run. In bulk mode the first plan only names the users worth a closer look (any
-    action or warning, or keys the bulk data could not pin down); those are re-read and the plan is made again,
-    so no action ever rests on the credential report alone. Users without either cost no call of their own."""
+    action, any warning a fresh read could change, or keys the bulk data could not pin down); those are re-read and
+    the plan is made again, so no action ever rests on the credential report alone. Users without either cost no
+    call of their own. `also_confirm(bulk snapshot)` names more users to re-read: those the caller will write to
+    on its own, such as the owners' forewarnings (see `forewarned_users`)."""
     if mode == "scan":
         snapshot = read_scan_snapshot(aws, settings, with_last_used=with_last_used)
         return Decided(snapshot, planner(snapshot), ())
@@ -60,8 +81,10 @@ def plan_confirmed(
     wanted = set(bulk.unresolved) | {action.user_name.lower() for action in first.actions}
     for warning in first.warnings:
         user = by_name.get((warning.user_name or "").lower())
-        if user is not None and is_managed(user, settings):
+        if user is not None and is_managed(user, settings) and warning.code not in BULK_SAFE_WARNINGS:
             wanted.add(user.user_name.lower())
+    if also_confirm is not None:
+        wanted.update(name.lower() for name in also_confirm(bulk.snapshot) if name.lower() in by_name)
     if not wanted:
         return Decided(bulk.snapshot, first, ())
 
@@ -77,6 +100,20 @@ def plan_confirmed(
             users.append(confirmed)
     snapshot = AccountSnapshot(users=tuple(users))
     return Decided(snapshot, planner(snapshot), tuple(by_name[name].user_name for name in sorted(fresh)))
+
+
+def forewarned_users(now: datetime, settings: Settings) -> Callable[[AccountSnapshot], set[str]]:
+    """For `plan_confirmed(also_confirm=...)`: the users a forewarning would be sent to, or recorded on, now. A
+    forewarning writes `warned:*` tags and notifies the owner once per window, and its date rests on last-use dates
+    (a stale report moves a stale-user deletion earlier, or a still-used key's deactivation from the hard cap to
+    the grace): it is sent only from a fresh read."""
+    from lifecycle.forewarn import plan_forewarnings
+
+    def users(snapshot: AccountSnapshot) -> set[str]:
+        plan = plan_forewarnings(snapshot, now, settings)
+        return {warning.user_name for warning in plan.warnings} | set(plan.stale_tags)
+
+    return users
 
 
 def apply_in_parallel(

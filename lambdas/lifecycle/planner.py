@@ -5,6 +5,7 @@ Pure logic (no AWS calls): the same plan serves dry runs, real runs, reports and
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -224,6 +225,18 @@ def plan_reconcile(snapshot: AccountSnapshot, now: datetime, settings: Settings)
     """The create function's schedule: every managed, unexpired user gets exactly one verified current key."""
     now = as_utc(now)
     b = _Builder()
+    # A user still tagged provisioning=true without a key was cut short mid-create: creating its key here
+    # finishes it (the runner then removes the tag).
+    for user in _live_managed_users(snapshot, now, settings, b):
+        _reconcile_user(user, now, b)
+    return b.plan()
+
+
+def _live_managed_users(
+    snapshot: AccountSnapshot, now: datetime, settings: Settings, b: _Builder
+) -> Iterator[UserState]:
+    """The managed users a schedule may work on, in order: not expired (cleanup's job; a key for an expired user
+    would only be deleted again) and not being deleted. In-path users without the tag are warned about."""
     for user in _sorted_users(snapshot):
         if is_unmanaged_in_path(user, settings):
             _warn_unmanaged(user, settings, b)
@@ -232,13 +245,10 @@ def plan_reconcile(snapshot: AccountSnapshot, now: datetime, settings: Settings)
             continue
         expires = _expires_at(user, b)
         if expires is not None and expires <= now:
-            continue  # cleanup's job; a key for an expired user would only be deleted again
-        # A user still tagged provisioning=true without a key was cut short mid-create: creating its key here
-        # finishes it (the runner then removes the tag).
+            continue
         if _deletion_in_progress(user, b):
             continue
-        _reconcile_user(user, now, b)
-    return b.plan()
+        yield user
 
 
 def _refuse_unknown_or_unmanaged(snapshot: AccountSnapshot, user_name: str, settings: Settings) -> UserState:
@@ -276,17 +286,7 @@ def plan_rotation(
         _rotate_user(user, now, settings, force, b)
         return b.plan()
 
-    for user in _sorted_users(snapshot):
-        if is_unmanaged_in_path(user, settings):
-            _warn_unmanaged(user, settings, b)
-            continue
-        if not is_managed(user, settings):
-            continue
-        expires = _expires_at(user, b)
-        if expires is not None and expires <= now:
-            continue
-        if _deletion_in_progress(user, b):
-            continue
+    for user in _live_managed_users(snapshot, now, settings, b):
         _rotate_user(user, now, settings, False, b)
     return b.plan()
 

@@ -1,1 +1,1 @@
-"""Pydantic models shared by the functions: settings, manual-invoke events, snapshots, plans and reports."""
+"""Models shared by the functions: settings, manual-invoke events, snapshots, plans and reports (dataclasses)."""

@@ -1,68 +1,17 @@
-"""Manual and scheduled invoke payloads of the three functions. Unknown fields are refused."""
+"""Manual and scheduled invoke payloads of the three functions. Unknown fields are refused; each problem names its
+field. Checked explicitly (no conversions: a "7" is not a 7), in pydantic's wording."""
 
 from __future__ import annotations
 
-import re
-from typing import Annotated, Any, Literal, TypeVar
+from dataclasses import dataclass, field, fields
+from typing import Any, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from models.base import Model, missing, rule, validate_fields
 
 # IAM user names: 1-64 characters of letters, digits and +=,.@_-
-USER_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_-]{1,64}$")
-
-
-class _Event(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class CreateUserEvent(_Event):
-    """`{"action": "create_user", "user_name": ..., "owner": ..., "ttl_days": 7, "purpose": ..., "dry_run": false}`"""
-
-    action: Literal["create_user"]
-    user_name: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9+=,.@_-]+$")
-    owner: str = Field(min_length=1, max_length=256, pattern=r"^[\w.:/=+\-@ ]*\S[\w.:/=+\-@ ]*$")
-    ttl_days: int | None = Field(default=None, ge=1)
-    purpose: str | None = Field(default=None, max_length=256, pattern=r"^[\w.:/=+\-@ ]*$")
-    dry_run: bool | None = None
-
-
-class ReconcileEvent(_Event):
-    """The create function's schedule input: `{"action": "reconcile"}`."""
-
-    action: Literal["reconcile"]
-    dry_run: bool | None = None
-
-
-class AuditEvent(_Event):
-    """`{"action": "audit"}`: the account posture audit (read-only; also the weekly schedule's input)."""
-
-    action: Literal["audit"]
-
-
-class InventoryEvent(_Event):
-    """`{"action": "report"}`: the inventory of managed users and their keys (read-only)."""
-
-    action: Literal["report"]
-
-
-class RotateEvent(_Event):
-    """`{}` (the schedule), `{"dry_run": true}`, or `{"user_name": "x", "force": true}`."""
-
-    user_name: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9+=,.@_-]+$")
-    force: bool = False
-    dry_run: bool | None = None
-
-
-class CleanupEvent(_Event):
-    """`{}` (the schedule), `{"dry_run": true}`, or `{"user_name": "x"}` (delete one managed user now)."""
-
-    user_name: str | None = Field(default=None, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9+=,.@_-]+$")
-    dry_run: bool | None = None
-
-
-CreateKeysRequest = CreateUserEvent | ReconcileEvent | AuditEvent | InventoryEvent
-CreateKeysEvent = Annotated[CreateKeysRequest, Field(discriminator="action")]
-_CREATE_KEYS_ADAPTER: TypeAdapter[CreateKeysRequest] = TypeAdapter(CreateKeysEvent)
+USER_NAME_PATTERN = r"^[A-Za-z0-9+=,.@_-]+$"
+TEXT_PATTERN = r"^[\w.:/=+\-@ ]*$"  # what an IAM tag value may hold
+OWNER_PATTERN = r"^[\w.:/=+\-@ ]*\S[\w.:/=+\-@ ]*$"  # the same, with at least one visible character
 
 
 class EventValidationError(ValueError):
@@ -73,22 +22,114 @@ class EventValidationError(ValueError):
         super().__init__("invalid event: " + "; ".join(f"{p['field']}: {p['message']}" for p in problems))
 
 
-def _problems(exc: ValidationError) -> list[dict[str, str]]:
-    problems = []
-    for error in exc.errors(include_url=False, include_input=False):
-        loc = [str(part) for part in error["loc"] if part not in ("create_user", "reconcile", "audit", "report")]
-        field = ".".join(loc) or ("action" if error["type"].startswith("union_tag") else "event")
-        problems.append({"field": field, "message": error["msg"]})
-    return problems
+@dataclass(kw_only=True)
+class _Event(Model):
+    @classmethod
+    def model_validate(cls: type[E], event: dict[str, Any]) -> E:
+        values = dict(event)
+        problems = validate_fields(fields(cls), values, strict=True) + missing(fields(cls), values)
+        if problems:
+            order = [spec.name for spec in fields(cls)]
+            # Pydantic's order: declared fields as declared, then unknown ones as given.
+            problems.sort(key=lambda p: order.index(p["field"]) if p["field"] in order else len(order))
+            raise EventValidationError([{"field": p["field"], "message": p["message"]} for p in problems])
+        return cls(**values)
+
+
+E = TypeVar("E", bound=_Event)
+
+
+def _action(name: str) -> Any:
+    return field(metadata=rule("literal", choices=(name,)))
+
+
+def _user_name(*, optional: bool) -> Any:
+    checks = rule("str", optional=optional, min_length=1, max_length=64, pattern=USER_NAME_PATTERN)
+    return field(default=None, metadata=checks) if optional else field(metadata=checks)
+
+
+def _dry_run() -> Any:
+    return field(default=None, metadata=rule("bool", optional=True))
+
+
+@dataclass(kw_only=True)
+class CreateUserEvent(_Event):
+    """`{"action": "create_user", "user_name": ..., "owner": ..., "ttl_days": 7, "purpose": ..., "dry_run": false}`"""
+
+    action: Literal["create_user"] = _action("create_user")
+    user_name: str = _user_name(optional=False)
+    owner: str = field(metadata=rule("str", min_length=1, max_length=256, pattern=OWNER_PATTERN))
+    ttl_days: int | None = field(default=None, metadata=rule("int", optional=True, ge=1))
+    purpose: str | None = field(default=None, metadata=rule("str", optional=True, max_length=256, pattern=TEXT_PATTERN))
+    dry_run: bool | None = _dry_run()
+
+
+@dataclass(kw_only=True)
+class ReconcileEvent(_Event):
+    """The create function's schedule input: `{"action": "reconcile"}`."""
+
+    action: Literal["reconcile"] = _action("reconcile")
+    dry_run: bool | None = _dry_run()
+
+
+@dataclass(kw_only=True)
+class AuditEvent(_Event):
+    """`{"action": "audit"}`: the account posture audit (read-only; also the weekly schedule's input)."""
+
+    action: Literal["audit"] = _action("audit")
+
+
+@dataclass(kw_only=True)
+class InventoryEvent(_Event):
+    """`{"action": "report"}`: the inventory of managed users and their keys (read-only)."""
+
+    action: Literal["report"] = _action("report")
+
+
+@dataclass(kw_only=True)
+class RotateEvent(_Event):
+    """`{}` (the schedule), `{"dry_run": true}`, or `{"user_name": "x", "force": true}`."""
+
+    user_name: str | None = _user_name(optional=True)
+    force: bool = field(default=False, metadata=rule("bool"))
+    dry_run: bool | None = _dry_run()
+
+
+@dataclass(kw_only=True)
+class CleanupEvent(_Event):
+    """`{}` (the schedule), `{"dry_run": true}`, or `{"user_name": "x"}` (delete one managed user now)."""
+
+    user_name: str | None = _user_name(optional=True)
+    dry_run: bool | None = _dry_run()
+
+
+CreateKeysRequest = CreateUserEvent | ReconcileEvent | AuditEvent | InventoryEvent
+_CREATE_KEYS_ACTIONS: dict[str, type[_Event]] = {
+    "create_user": CreateUserEvent,
+    "reconcile": ReconcileEvent,
+    "audit": AuditEvent,
+    "report": InventoryEvent,
+}
+
+
+def _not_an_object() -> EventValidationError:
+    return EventValidationError([{"field": "event", "message": "must be a JSON object"}])
 
 
 def parse_create_keys_event(event: object) -> CreateKeysRequest:
     if not isinstance(event, dict):
-        raise EventValidationError([{"field": "event", "message": "must be a JSON object"}])
-    try:
-        return _CREATE_KEYS_ADAPTER.validate_python(event)
-    except ValidationError as exc:
-        raise EventValidationError(_problems(exc)) from None
+        raise _not_an_object()
+    if "action" not in event:
+        message = "Unable to extract tag using discriminator 'action'"
+        raise EventValidationError([{"field": "action", "message": message}])
+    model = _CREATE_KEYS_ACTIONS.get(event["action"]) if isinstance(event["action"], str) else None
+    if model is None:
+        expected = ", ".join(f"'{name}'" for name in _CREATE_KEYS_ACTIONS)
+        message = (
+            f"Input tag '{event['action']}' found using 'action' does not match any of the expected tags: {expected}"
+        )
+        raise EventValidationError([{"field": "action", "message": message}])
+    return model.model_validate(event)  # type: ignore[return-value]
 
 
 def parse_rotate_event(event: object) -> RotateEvent:
@@ -99,24 +140,18 @@ def parse_cleanup_event(event: object) -> CleanupEvent:
     return _parse(CleanupEvent, event)
 
 
-M = TypeVar("M", bound="_Event")
-
-
-def _parse(model: type[M], event: object) -> M:
+def _parse(model: type[E], event: object) -> E:
     if event is None:
         event = {}
     if not isinstance(event, dict):
-        raise EventValidationError([{"field": "event", "message": "must be a JSON object"}])
-    try:
-        return model.model_validate(event)
-    except ValidationError as exc:
-        raise EventValidationError(_problems(exc)) from None
+        raise _not_an_object()
+    return model.model_validate(event)
 
 
 def parse_cloudtrail_event(event: object) -> dict[str, Any]:
     """An EventBridge "AWS API Call via CloudTrail" event: a JSON object whose detail names the API call."""
     if not isinstance(event, dict):
-        raise EventValidationError([{"field": "event", "message": "must be a JSON object"}])
+        raise _not_an_object()
     detail = event.get("detail")
     if not isinstance(detail, dict):
         raise EventValidationError([{"field": "detail", "message": "must be the CloudTrail record (an object)"}])

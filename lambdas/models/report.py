@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from models.base import Model
 
 
 class ActionKind(StrEnum):
@@ -24,9 +25,8 @@ class ActionStatus(StrEnum):
     FAILED = "failed"
 
 
-class Action(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+@dataclass(slots=True, kw_only=True)
+class Action(Model):
     user_name: str
     action: ActionKind
     reason: str
@@ -34,35 +34,41 @@ class Action(BaseModel):
     status: ActionStatus = ActionStatus.PLANNED
     detail: str | None = None  # outcome detail after apply (e.g. the failure), never a secret
 
+    def __post_init__(self) -> None:
+        # Given as plain strings too ("delete_key"); held as the enums, as the JSON report and the metrics expect.
+        self.action = ActionKind(self.action)
+        self.status = ActionStatus(self.status)
 
-class Warning(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
+@dataclass(slots=True, kw_only=True)
+class Warning(Model):
     user_name: str | None
     code: str  # short machine-readable reason, e.g. "unmanaged_in_path", "deactivation_postponed"
     message: str
     access_key_id: str | None = None
 
 
-class Plan(BaseModel):
+@dataclass(slots=True, kw_only=True)
+class Plan(Model):
     """The planner's output for one run: every action in order, and the warnings."""
 
-    model_config = ConfigDict(extra="forbid")
+    actions: list[Action] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
 
-    actions: list[Action] = []
-    warnings: list[Warning] = []
+    def __post_init__(self) -> None:
+        # Own lists: appending to a plan must never change the list it was built from.
+        self.actions, self.warnings = list(self.actions), list(self.warnings)
 
 
-class Report(BaseModel):
-    """What every invocation returns (JSON)."""
-
-    model_config = ConfigDict(extra="forbid")
+@dataclass(slots=True, kw_only=True)
+class Report(Model):
+    """What every invocation returns (JSON, through `model_dump(mode="json")`)."""
 
     function: str
     dry_run: bool
-    actions: list[Action] = []
-    warnings: list[Warning] = []
-    errors: list[str] = []
+    actions: list[Action] = field(default_factory=list)
+    warnings: list[Warning] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
     # create_user only
     user_arn: str | None = None
     access_key_id: str | None = None
@@ -74,3 +80,6 @@ class Report(BaseModel):
     audit: dict[str, Any] | None = None
     inventory: dict[str, Any] | None = None
     change: dict[str, Any] | None = None
+
+    def __post_init__(self) -> None:
+        self.actions, self.warnings, self.errors = list(self.actions), list(self.warnings), list(self.errors)

@@ -1,10 +1,12 @@
-"""A read-only snapshot of the account state the planner decides from: users, their keys, their secrets."""
+"""A read-only snapshot of the account state the planner decides from: users, their keys, their secrets.
+Frozen dataclasses: filled from AWS responses by the gateways, never from a caller's payload."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from models.base import Model
 
 MANAGED_BY_TAG = "managed-by"
 OWNER_TAG = "owner"
@@ -27,18 +29,23 @@ STAGE_PENDING = "AWSPENDING"
 STAGE_PREVIOUS = "AWSPREVIOUS"
 
 
-class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+def _as_tuple(model: object, name: str) -> None:
+    # Callers pass lists as often as tuples; a frozen snapshot holds tuples (and compares equal either way).
+    value = getattr(model, name)
+    if not isinstance(value, tuple):
+        object.__setattr__(model, name, tuple(value))
 
 
-class AccessKeyState(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccessKeyState(Model):
     access_key_id: str
     status: str  # "Active" | "Inactive"
     create_date: datetime
     last_used_date: datetime | None = None
 
 
-class SecretVersionState(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecretVersionState(Model):
     """One version of a user's secret. Version ids are `<access key id>-<32 hex>`, so the key a
     version holds is known without reading the secret value."""
 
@@ -46,17 +53,24 @@ class SecretVersionState(_Frozen):
     stages: tuple[str, ...] = ()
     created_date: datetime | None = None
 
+    def __post_init__(self) -> None:
+        _as_tuple(self, "stages")
+
     @property
     def access_key_id(self) -> str | None:
         head, sep, _ = self.version_id.partition("-")
         return head if sep and head.startswith(("AKIA", "ASIA")) else None
 
 
-class SecretState(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SecretState(Model):
     name: str
     arn: str
     versions: tuple[SecretVersionState, ...] = ()
     deleted_date: datetime | None = None  # scheduled for deletion (in its recovery window)
+
+    def __post_init__(self) -> None:
+        _as_tuple(self, "versions")
 
     def version_of(self, access_key_id: str) -> SecretVersionState | None:
         for version in self.versions:
@@ -65,28 +79,43 @@ class SecretState(_Frozen):
         return None
 
 
-class UserState(_Frozen):
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserState(Model):
     user_name: str
     user_id: str = ""
     arn: str
     path: str
     create_date: datetime
-    tags: dict[str, str] = Field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
     groups: tuple[str, ...] = ()
     keys: tuple[AccessKeyState, ...] = ()
     secret: SecretState | None = None
     permissions_boundary_arn: str | None = None
 
+    def __post_init__(self) -> None:
+        # A copy, as the snapshot is the state as read: a caller changing its dict later must not change it.
+        object.__setattr__(self, "tags", dict(self.tags))
+        _as_tuple(self, "groups")
+        _as_tuple(self, "keys")
 
-class AccountSnapshot(_Frozen):
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AccountSnapshot(Model):
     """Every user of the account (keys and secrets filled in for users under the managed path)."""
 
     users: tuple[UserState, ...] = ()
+    # Built on the first find: a run over 5,000 users looks users up once per action.
+    _by_name: dict[str, UserState] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        _as_tuple(self, "users")
 
     def find(self, user_name: str) -> UserState | None:
         """IAM user names are case-insensitive: `Alice` and `alice` are the same user."""
-        wanted = user_name.lower()
-        for user in self.users:
-            if user.user_name.lower() == wanted:
-                return user
-        return None
+        index = self._by_name
+        if index is None:
+            index = {}
+            for user in self.users:
+                index.setdefault(user.user_name.lower(), user)  # the first of two case variants, as a scan finds
+            object.__setattr__(self, "_by_name", index)
+        return index.get(user_name.lower())

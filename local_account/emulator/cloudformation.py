@@ -55,13 +55,37 @@ def _role_create(
     return role
 
 
+class _NamedResource:
+    """A resource whose physical id is its name and whose only attribute that matters is its Arn. A mixin, not a
+    CloudFormationModel: moto finds resource types among the direct subclasses of CloudFormationModel."""
+
+    def __init__(self, name: str, arn: str):
+        self.name = name
+        self.arn = arn
+
+    @classmethod
+    def has_cfn_attr(cls, attr: str) -> bool:
+        return attr == "Arn"
+
+    def get_cfn_attribute(self, attribute_name: str) -> str:
+        return self.arn
+
+    @property
+    def physical_resource_id(self) -> str:
+        return self.name
+
+    def is_created(self) -> bool:
+        return True
+
+
 # --- AWS::IAM::Group ----------------------------------------------------------------------------------
 
 
-class CloudFormationGroup(CloudFormationModel):
+class CloudFormationGroup(_NamedResource, CloudFormationModel):
     """An IAM group made by CloudFormation, with its managed and inline policies."""
 
     def __init__(self, group: Group):
+        super().__init__(str(group.name), str(group.arn))
         self.group = group
 
     @staticmethod
@@ -71,20 +95,6 @@ class CloudFormationGroup(CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::IAM::Group"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return str(self.group.arn)
-
-    @property
-    def physical_resource_id(self) -> str:
-        return str(self.group.name)
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -144,11 +154,7 @@ def _pascal_target(target: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in target.items() if value is not None}
 
 
-class CloudFormationScheduleGroup(CloudFormationModel):
-    def __init__(self, name: str, arn: str):
-        self.name = name
-        self.arn = arn
-
+class CloudFormationScheduleGroup(_NamedResource, CloudFormationModel):
     @staticmethod
     def cloudformation_name_type() -> str:
         return "Name"
@@ -163,13 +169,6 @@ class CloudFormationScheduleGroup(CloudFormationModel):
 
     def get_cfn_attribute(self, attribute_name: str) -> str:
         return self.arn if attribute_name == "Arn" else "ACTIVE"
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
-    def is_created(self) -> bool:
-        return True
 
     @classmethod
     def create_from_cloudformation_json(
@@ -203,11 +202,10 @@ class CloudFormationScheduleGroup(CloudFormationModel):
         scheduler_backends[account_id][region_name].delete_schedule_group(resource_name)
 
 
-class CloudFormationSchedule(CloudFormationModel):
+class CloudFormationSchedule(_NamedResource, CloudFormationModel):
     def __init__(self, group_name: str, name: str, arn: str):
+        super().__init__(name, arn)
         self.group_name = group_name
-        self.name = name
-        self.arn = arn
 
     @staticmethod
     def cloudformation_name_type() -> str:
@@ -216,20 +214,6 @@ class CloudFormationSchedule(CloudFormationModel):
     @staticmethod
     def cloudformation_type() -> str:
         return "AWS::Scheduler::Schedule"
-
-    @classmethod
-    def has_cfn_attr(cls, attr: str) -> bool:
-        return attr == "Arn"
-
-    def get_cfn_attribute(self, attribute_name: str) -> str:
-        return self.arn
-
-    @property
-    def physical_resource_id(self) -> str:
-        return self.name
-
-    def is_created(self) -> bool:
-        return True
 
     @staticmethod
     def _arguments(properties: dict[str, Any]) -> dict[str, Any]:

@@ -56,6 +56,7 @@ def test_a_key_created_by_hand_on_a_managed_user_is_flagged_and_left_active_by_d
     assert account.keys("ci")[akid] == "Active"
     notice = account.notifications()[-1]
     assert notice["attributes"]["owner"] == OWNER and akid in notice["message"]
+    assert notice["attributes"]["kind"] == "out_of_band"
     detail_types = [t for t, _ in events_put(account)]
     assert "Access Key Created Out Of Band" in detail_types
 
@@ -123,6 +124,7 @@ def test_the_audit_shows_root_keys_and_old_unmanaged_keys_and_changes_nothing(
     assert not any(user == "ci" for _, user in codes)
     assert account.state() == before
     assert account.notifications()[-1]["subject"].startswith("IAM key lifecycle create_keys")
+    assert account.notifications()[-1]["attributes"].get("kind") == "audit"
     assert dict(events_put(account))["Account Posture Audited"]["counts"]["root_access_key"] == 1
 
 

@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from local_account import Invocation, LocalAccount
+from local_account.trail import Delivery, root_identity
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday, 00:00 UTC
 DAYS = 365
@@ -27,6 +28,10 @@ CONTEXT: dict[str, Any] = {
     "cleanup_schedule": "cron(0 6 * * ? *)",
     "max_ttl_days": 400,
     "secret_readers": [ADMIN_ARN],
+    # A key made by hand on a managed user is deactivated, not only reported (notify-only, the default, is
+    # covered in process by tests/detection). Only calls delivered by the change rule are affected: the year's
+    # own runs never go through it.
+    "out_of_band_key_response": "deactivate",
 }
 
 # The story's users. Every one is created by the manual create invoke at START.
@@ -62,6 +67,63 @@ class UserDay:
     expires_at: datetime | None
 
 
+@dataclass(frozen=True)
+class Notification:
+    """One message of the stack's SNS topic, as an owner's SQS subscription received it."""
+
+    sent: datetime
+    subject: str
+    message: str
+    attributes: dict[str, str]
+
+    @property
+    def kind(self) -> str | None:
+        return self.attributes.get("kind")
+
+    def body(self) -> Any:
+        return json.loads(self.message)
+
+
+class Inbox:
+    """An owner's subscription to the stack's topic: an SQS queue with the filter policy `{"owner": [owner]}`,
+    drained often enough that nothing outlives the queue's 14-day retention on the virtual clock."""
+
+    def __init__(self, account: LocalAccount, owner: str) -> None:
+        self._sqs = account.admin_client("sqs")
+        self._url = self._sqs.create_queue(
+            QueueName="owner-notifications", Attributes={"MessageRetentionPeriod": str(14 * 86400)}
+        )["QueueUrl"]
+        queue_arn = self._sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]
+        account.admin_client("sns").subscribe(
+            TopicArn=account.stack_outputs["NotificationTopicArn"],
+            Protocol="sqs",
+            Endpoint=queue_arn["QueueArn"],
+            Attributes={"FilterPolicy": json.dumps({"owner": [owner]})},
+        )
+        self.received: list[Notification] = []
+
+    def drain(self) -> list[Notification]:
+        """Every message waiting in the queue (then deleted from it), also appended to `received`."""
+        new: list[Notification] = []
+        while messages := self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=10).get("Messages"):
+            for message in messages:
+                envelope = json.loads(message["Body"])  # SNS's JSON envelope: subject, timestamp, attributes
+                new.append(
+                    Notification(
+                        sent=datetime.fromisoformat(envelope["Timestamp"].replace("Z", "+00:00")),
+                        subject=envelope.get("Subject", ""),
+                        message=envelope["Message"],
+                        attributes={k: v["Value"] for k, v in envelope.get("MessageAttributes", {}).items()},
+                    )
+                )
+            self._sqs.delete_message_batch(
+                QueueUrl=self._url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+        self.received += new
+        return new
+
+
 @dataclass
 class Year:
     account: LocalAccount
@@ -74,6 +136,10 @@ class Year:
     out_of_scope_before: dict[str, Any] = field(default_factory=dict)
     scheduled: list[Invocation] = field(default_factory=list)
     seconds: float = 0.0
+    stored: dict[str, dict[str, Any]] = field(default_factory=dict, repr=False)  # secret version id → its record
+    inbox: Inbox | None = None  # OWNER's subscription to the stack's notifications
+    root_key: dict[str, Any] = field(default_factory=dict)  # the root access key created at START
+    root_key_deliveries: list[Delivery] = field(default_factory=list)  # its CloudTrail event, as the rule delivered it
 
     def state(self, day: int, user: str) -> UserDay | None:
         return self.days.get(day, {}).get(user)
@@ -156,6 +222,22 @@ def _key_works_without_use(user: str, record: dict[str, Any]) -> bool:
     )
 
 
+def _stored_key(year: Year, user: str, versions: dict[str, tuple[str, ...]], deleted: bool) -> dict[str, Any] | None:
+    """The key record the user's AWSCURRENT version holds, as GetSecretValue returns it. A version's value never
+    changes, so each version is read once (by its id); a secret scheduled for deletion cannot be read at all."""
+    current = [version for version, stages in versions.items() if "AWSCURRENT" in stages]
+    if deleted or len(current) != 1:
+        return None
+    if current[0] not in year.stored:
+        secrets = year.account.admin_client("secretsmanager")
+        try:
+            value = secrets.get_secret_value(SecretId=f"temporary-iam-users/{user}", VersionId=current[0])
+        except ClientError:
+            return None
+        year.stored[current[0]] = json.loads(value["SecretString"])
+    return year.stored[current[0]]
+
+
 def _observe(year: Year, day: int) -> None:
     account = year.account
     iam = account.admin_client("iam")
@@ -166,17 +248,22 @@ def _observe(year: Year, day: int) -> None:
         for u in details
         if u["Path"] == MANAGED_PATH and {"Key": "managed-by", "Value": MANAGED_BY} in u.get("Tags", [])
     }
+    # Every secret's stages in one listing (those scheduled for deletion too), as DescribeSecret shows them.
+    listed = {
+        secret["Name"]: secret
+        for page in secrets.get_paginator("list_secrets").paginate(
+            IncludePlannedDeletion=True, Filters=[{"Key": "name", "Values": ["temporary-iam-users/"]}]
+        )
+        for secret in page["SecretList"]
+    }
     today: dict[str, UserDay] = {}
     for name, user in managed.items():
         keys = sorted(iam.list_access_keys(UserName=name)["AccessKeyMetadata"], key=lambda k: k["CreateDate"])
         tags = {t["Key"]: t["Value"] for t in user.get("Tags", [])}
         expires_at = datetime.fromisoformat(tags["expires-at"].replace("Z", "+00:00")) if "expires-at" in tags else None
-        try:
-            described = secrets.describe_secret(SecretId=f"temporary-iam-users/{name}")
-            versions = {v: tuple(stages) for v, stages in described.get("VersionIdsToStages", {}).items()}
-            deleted = "DeletedDate" in described
-        except ClientError:
-            versions, deleted = {}, False
+        secret = listed.get(f"temporary-iam-users/{name}")
+        versions = {v: tuple(stages) for v, stages in (secret or {}).get("SecretVersionsToStages", {}).items()}
+        deleted = secret is not None and "DeletedDate" in secret
         today[name] = UserDay(
             keys=tuple(KeyState(k["AccessKeyId"], k["Status"], k["CreateDate"]) for k in keys),
             versions=versions,
@@ -185,7 +272,7 @@ def _observe(year: Year, day: int) -> None:
         )
         if expires_at is not None and expires_at <= account.now:
             continue  # expired: the invariant no longer holds by design; cleanup deletes it
-        record = _current_key(account, name)
+        record = _stored_key(year, name, versions, deleted)
         year.checks.append((day, name))
         if record is None:
             year.failures.append(f"day {day}: {name} has no AWSCURRENT secret")
@@ -216,7 +303,16 @@ def _legacy_consumer(year: Year, day: int, cached: dict[str, Any]) -> None:
 @pytest.fixture(scope="package")
 def year(account: LocalAccount) -> Year:
     """Day 0: the manual creates; then 365 days of the deployed schedules, observed every day at 00:00."""
-    simulated = Year(account=account, out_of_scope_before=out_of_scope_state(account))
+    inbox = Inbox(account, OWNER)
+    simulated = Year(account=account, out_of_scope_before=out_of_scope_state(account), inbox=inbox)
+    # The root user creates itself an access key (with root credentials the emulator does not have: the call is
+    # recorded by hand); CloudTrail records it and the change rule delivers it.
+    with account.cloudtrail() as trail:
+        simulated.root_key = account.create_root_access_key()
+        trail.record(
+            "CreateAccessKey", None, {"AccessKey": simulated.root_key}, identity=root_identity(account.account_id)
+        )
+    simulated.root_key_deliveries = trail.deliveries
     for user, ttl in MANAGED_USERS.items():
         simulated.created[user] = account.invoke(
             "create_keys", {"action": "create_user", "user_name": user, "owner": OWNER, "ttl_days": ttl}
@@ -232,6 +328,8 @@ def year(account: LocalAccount) -> Year:
         simulated.scheduled += account.advance_to(START + timedelta(days=day))
         _legacy_consumer(simulated, day, legacy_key)
         _observe(simulated, day)
+        if day % 7 == 0 or day == DAYS:
+            inbox.drain()
     simulated.seconds = time.perf_counter() - started
     return simulated
 

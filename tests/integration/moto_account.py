@@ -1,17 +1,27 @@
-"""The moto account the handler tests run in: the administrator's view of it, fault injection into the
-functions' AWS calls, and AWS behaviour that moto lacks."""
+"""The moto account the handler tests run in: the administrator's view of it, the functions wired to it (shared
+by the integration and reliability fixtures), fault injection into their AWS calls, and AWS behaviour moto lacks."""
 
 from __future__ import annotations
 
 import importlib
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
+import botocore.loaders
+import botocore.session
 from botocore.exceptions import ClientError
 from moto.iam.models import iam_backends
 from moto.sns.models import sns_backends
+
+from handlers.common import get_aws, reset_cold_start
+
+if TYPE_CHECKING:
+    import pytest
+
+    from gateways import Aws
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -241,3 +251,64 @@ class Account:
             }
             for _, message, subject, attributes, _ in topic.sent_notifications
         ]
+
+
+# Wiring the functions to the account ------------------------------------------------------------------------
+
+Hook = Callable[..., Any]
+
+# Service models parsed once for the whole run: each test's fresh session (a cold start) would parse them again.
+_SHARED_LOADER = botocore.loaders.create_loader()
+
+
+def _session_with_shared_models() -> boto3.session.Session:
+    core = botocore.session.get_session()
+    core.register_component("data_loader", _SHARED_LOADER)
+    # boto3.Session is the class itself, whatever boto3.session.Session is patched to.
+    return boto3.Session(botocore_session=core)
+
+
+def use_dummy_aws(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Dummy credentials and no endpoint: every call is answered by moto in this process."""
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    # A Lambda role's credentials carry a session token; the key verification must not send it along.
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
+    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+
+
+def wire_functions(
+    monkeypatch: pytest.MonkeyPatch,
+    account: Account,
+    *,
+    env: dict[str, str] | None = None,
+    before_call: Iterable[Hook] = (),
+    after_call: Iterable[Hook] = (),
+) -> Aws:
+    """A cold start of the functions against `account`: the stack's settings in the environment, and the faults'
+    hooks on the functions' session. `before_call` hooks run before the faults' own, `after_call` hooks after."""
+    monkeypatch.setenv("TEMPORARY_USER_GROUP", GROUP)
+    monkeypatch.setenv("PERMISSIONS_BOUNDARY_ARN", account.boundary_arn)
+    monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", account.topic_arn)
+    monkeypatch.setenv("VERIFY_TIMEOUT_SECONDS", "5")
+    for name, value in (env or {}).items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(boto3.session, "Session", _session_with_shared_models)
+    reset_cold_start()
+    aws = get_aws()
+    # Registered on the session before any client exists, so every client the functions create (STS included)
+    # has them.
+    events = aws.session.events
+    events.register("before-parameter-build", account.faults.record)
+    for hook in before_call:
+        events.register("before-call", hook)
+    events.register("before-call", account.faults.before_call)
+    events.register("after-call", account.faults.after_call)
+    for hook in after_call:
+        events.register("after-call", hook)
+    aws.verifier.sleep, aws.verifier.clock = account.clock.sleep, account.clock.monotonic
+    return aws

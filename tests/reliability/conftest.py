@@ -10,46 +10,34 @@ import pytest
 from moto import mock_aws
 from reliability_account import LOCK_TABLE, CrashInjector, World
 
-from handlers.common import get_aws, reset_cold_start
-from tests.integration.moto_account import GROUP, REGION, FakeClock, FakeLambdaContext, Faults
+from handlers.common import reset_cold_start
+from tests.integration.moto_account import FakeClock, FakeLambdaContext, Faults, use_dummy_aws, wire_functions
 
 
 @pytest.fixture(autouse=True)
 def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_SESSION_TOKEN", "testing")
-    monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
-    monkeypatch.setenv("AWS_REGION", REGION)
-    monkeypatch.setenv("POWERTOOLS_TRACE_DISABLED", "true")
+    use_dummy_aws(monkeypatch)
 
 
 @pytest.fixture
 def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
     with mock_aws():
-        faults, clock, crash = Faults(), FakeClock(), CrashInjector()
-        world = World(FakeLambdaContext(), faults, clock, crash)
+        crash = CrashInjector()
+        world = World(FakeLambdaContext(), Faults(), FakeClock(), crash)
         boto3.client("dynamodb").create_table(
             TableName=LOCK_TABLE,
             KeySchema=[{"AttributeName": "lock_key", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "lock_key", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        monkeypatch.setenv("TEMPORARY_USER_GROUP", GROUP)
-        monkeypatch.setenv("PERMISSIONS_BOUNDARY_ARN", world.boundary_arn)
-        monkeypatch.setenv("NOTIFICATION_TOPIC_ARN", world.topic_arn)
-        monkeypatch.setenv("VERIFY_TIMEOUT_SECONDS", "5")
-        monkeypatch.setenv("LOCK_TABLE_NAME", LOCK_TABLE)
-        reset_cold_start()
-        aws = get_aws()
-        # On the session before any client exists, so every client the functions create (STS included) has them.
-        aws.session.events.register("before-parameter-build", faults.record)
-        aws.session.events.register("before-call", crash.before_call)
-        aws.session.events.register("before-call", faults.before_call)
-        aws.session.events.register("after-call", faults.after_call)
-        aws.session.events.register("after-call", crash.after_call)
-        aws.verifier.sleep, aws.verifier.clock = clock.sleep, clock.monotonic
+        # The crash injector sees a call before the faults do (a killed run sends nothing) and after them (an
+        # issued key is recorded before its caller is told the call failed).
+        wire_functions(
+            monkeypatch,
+            world,
+            env={"LOCK_TABLE_NAME": LOCK_TABLE},
+            before_call=[crash.before_call],
+            after_call=[crash.after_call],
+        )
         yield world
         reset_cold_start()

@@ -168,8 +168,8 @@ def test_every_malformed_payload_names_its_field_and_changes_nothing(world: Worl
             assert report["actions"] == [], (function, event)
             assert report["errors"], (function, event)
             named = field in report["errors"][0] or (
-                field == "user_name" and str(event.get("user_name", "")).lower() in report["errors"][0].lower()
-            )  # type: ignore[union-attr]
+                field == "user_name" and str(event.get("user_name", "")).lower() in report["errors"][0].lower()  # type: ignore[attr-defined]
+            )
             assert named, (function, event, report["errors"])
             assert full_state(world) == before, (function, event)
 
@@ -234,7 +234,7 @@ def test_no_secret_in_any_output_with_debug_everywhere_and_injected_failures(
             world.run("cleanup_users", {"user_name": "leaky"})
     finally:
         logging.getLogger().removeHandler(root_handler)
-        logger.removeHandler(root_handler)
+        logger.removeHandler(root_handler)  # type: ignore[attr-defined]  # passed on to the wrapped logging.Logger
         logger.setLevel(logging.INFO)
         logging.getLogger().setLevel(logging.WARNING)
     secrets = set(world.faults.issued_secrets)
