@@ -480,38 +480,26 @@ def _shared_botocore_data() -> Iterator[None]:
 
     aliaser, trie, creator = botocore.hooks.EventAliaser, botocore.hooks._PrefixTrie, botocore.client.ClientCreator
     _install_shared_tries()
-    saved = (
-        botocore.session.create_loader,
-        botocore.hooks.accepts_kwargs,
-        aliaser._alias_event_name,
-        trie.__copy__,
-        creator._create_client_class,
-        botocore.regions.EndpointProvider,
-        botocore.useragent.sanitize_user_agent_string_component,
-        botocore.endpoint.get_environ_proxies,
-    )
+    # (owner, attribute, replacement) in the order `_original_*` below reads them back.
+    patches: list[tuple[Any, str, Any]] = [
+        (botocore.session, "create_loader", shared_loader),
+        (botocore.hooks, "accepts_kwargs", _accepts_kwargs),
+        (aliaser, "_alias_event_name", _aliased_event_name),
+        (trie, "__copy__", _copy_trie),
+        (creator, "_create_client_class", _client_class),
+        (botocore.regions, "EndpointProvider", _endpoint_provider),
+        (botocore.useragent, "sanitize_user_agent_string_component", _sanitized_user_agent_component),
+        (botocore.endpoint, "get_environ_proxies", _environ_proxies),
+    ]
+    saved = [getattr(owner, name) for owner, name, _ in patches]
     _original_alias, _original_client_class, _original_sanitize = saved[2], saved[4], saved[6]
-    botocore.regions.EndpointProvider = _endpoint_provider
-    botocore.endpoint.get_environ_proxies = _environ_proxies
-    botocore.useragent.sanitize_user_agent_string_component = _sanitized_user_agent_component
-    botocore.session.create_loader = shared_loader
-    botocore.hooks.accepts_kwargs = _accepts_kwargs
-    aliaser._alias_event_name = _aliased_event_name
-    trie.__copy__ = _copy_trie
-    creator._create_client_class = _client_class
+    for owner, name, replacement in patches:
+        setattr(owner, name, replacement)
     try:
         yield
     finally:
-        (
-            botocore.session.create_loader,
-            botocore.hooks.accepts_kwargs,
-            aliaser._alias_event_name,
-            trie.__copy__,
-            creator._create_client_class,
-            botocore.regions.EndpointProvider,
-            botocore.useragent.sanitize_user_agent_string_component,
-            botocore.endpoint.get_environ_proxies,
-        ) = saved
+        for (owner, name, _), original in zip(patches, saved, strict=True):
+            setattr(owner, name, original)
 
 
 def _reset_cold_start(module: Any) -> None:

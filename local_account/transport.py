@@ -122,15 +122,7 @@ def _dispatch(request: AWSPreparedRequest, **_: Any) -> AWSResponse | None:
     handler = _handler(app, endpoint, request, url)
     if handler is not None:
         return _direct(handler, request)
-    headers = [(k, v.decode() if isinstance(v, bytes) else str(v)) for k, v in request.headers.items()]
-    environ = EnvironBuilder(
-        method=request.method,
-        path=url.path or "/",
-        query_string=url.query,
-        headers=headers,
-        data=_body(request),
-        base_url=f"{url.scheme}://{url.netloc}",
-    ).get_environ()
+    environ = _environ(request, url)
     app_iter, status, response_headers = run_wsgi_app(app, environ, buffered=True)
     data = b"".join(app_iter)
     return AWSResponse(request.url, int(status.split()[0]), dict(response_headers), _RawBody(data))
