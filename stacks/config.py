@@ -30,8 +30,12 @@ METRICS_NAMESPACE = "IamKeyLifecycle"
 # Every role the stack creates lives under this path, so the functions' own-role deny can name them all
 # with one ARN pattern instead of referring to the roles (which would make the policies circular).
 ROLE_PATH = "/iam-key-lifecycle/"
-# The Powertools for AWS Lambda (Python) layers are published from this AWS account.
-POWERTOOLS_LAYER_ACCOUNT = "017000801446"
+# Settings that no longer exist, with what replaced them: an old cdk.json that still sets one fails synth with
+# this message rather than "unknown setting", and never silently deploys something else than it asked for.
+RETIRED_SETTINGS = {
+    "powertools_layer_version": "no longer used: the Powertools layer is the release pinned in requirements-dev.txt "
+    "(aws-lambda-powertools==X.Y.Z), its ARN resolved at deploy from Powertools' public SSM parameter; remove the key",
+}
 # Optional settings the stack can provide: passed to the functions only once the engine's settings
 # model declares them, so the stack never sets an environment variable the functions do not read.
 OPTIONAL_SETTINGS = frozenset({"secret_kms_key_id"})
@@ -123,7 +127,6 @@ class LifecycleConfig(BaseModel):
     reserved_concurrency: int | None = Field(default=None, ge=1, le=1000)
     secret_readers: tuple[str, ...]
     generate_bootstrap_version_rule: bool
-    powertools_layer_version: int = Field(ge=1)
     # Detection (stacks/detection.py): the response to a key created by hand on a managed user, the days
     # ahead owners are warned, the posture audit's schedule, and a CloudTrail trail for accounts without one.
     out_of_band_key_response: Literal["notify", "deactivate"]
@@ -275,6 +278,8 @@ def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
         key = loc[0] if loc else ""
         if error["type"] == "missing":
             message = "missing (every setting must be in cdk.json; see the README for its default)"
+        elif error["type"] == "extra_forbidden" and len(loc) == 1 and key in RETIRED_SETTINGS:
+            message = RETIRED_SETTINGS[key]
         elif error["type"] == "extra_forbidden":
             message = "unknown setting (check the spelling against the README)" if len(loc) == 1 else "unknown key"
         else:

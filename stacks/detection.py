@@ -1,20 +1,19 @@
 """Change detection: an EventBridge rule on CloudTrail's IAM management events → the detect_changes function,
-and, on request, a CloudTrail trail for accounts that have none (EventBridge only sees CloudTrail API calls
-while a trail logs them).
+the us-east-1 rule that forwards those events to the stack's region, and, on request, a CloudTrail trail for
+accounts that have none (EventBridge only sees CloudTrail API calls while a trail logs them).
 
-IAM is a global service: its CloudTrail events reach EventBridge in us-east-1 only. The rule is therefore
-created under a condition on AWS::Region (the template stays environment-agnostic): deployed anywhere else, the
-stack still audits, forewarns and publishes, but out-of-band changes are only seen by a us-east-1 deployment.
+IAM is a global service: its CloudTrail events reach EventBridge in us-east-1 only. Deployed elsewhere, the stack's
+rule receives them from `IamEventsForwarding` (its own stack in us-east-1), which sends the same matching events to
+the default event bus of the stack's region; in us-east-1 the rule receives them directly.
 """
 
 from __future__ import annotations
 
-from typing import cast
-
-from aws_cdk import Aws, CfnCondition, CfnResource, Duration, Fn, RemovalPolicy
+from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
@@ -44,8 +43,32 @@ def iam_change_pattern(role_path: str) -> dict[str, object]:
     }
 
 
+def _iam_change_rule(scope: Construct, role_path: str, description: str) -> events.Rule:
+    """A rule on the default bus of the scope's region matching the watched IAM calls made outside the stack."""
+    return events.Rule(
+        scope,
+        "IamChangesRule",
+        description=description,
+        event_pattern=events.EventPattern(
+            source=["aws.iam"], detail_type=[CLOUDTRAIL_DETAIL_TYPE], detail=iam_change_pattern(role_path)
+        ),
+    )
+
+
+def _dead_letter_queue(scope: Construct, construct_id: str, reason: str) -> sqs.Queue:
+    queue = sqs.Queue(
+        scope,
+        construct_id,
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        retention_period=Duration.days(14),
+    )
+    acknowledge(queue, "SQS3", reason)
+    return queue
+
+
 class ChangeDetection(Construct):
-    """The rule (in us-east-1 only), its dead-letter queue, and the optional trail with its log buckets."""
+    """The rule on the default bus of the stack's region, its dead-letter queue, and the optional trail."""
 
     def __init__(
         self,
@@ -57,29 +80,16 @@ class ChangeDetection(Construct):
         create_trail: bool,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.in_iam_events_region = CfnCondition(
-            self, "InIamEventsRegion", expression=Fn.condition_equals(Aws.REGION, IAM_EVENTS_REGION)
-        )
-        self.dead_letter_queue = sqs.Queue(
+        self.dead_letter_queue = _dead_letter_queue(
             self,
             "RuleDeadLetterQueue",
-            encryption=sqs.QueueEncryption.SQS_MANAGED,
-            enforce_ssl=True,
-            retention_period=Duration.days(14),
-        )
-        acknowledge(
-            self.dead_letter_queue,
-            "SQS3",
             "This queue is the rule target's dead-letter queue (EventBridge DeadLetterConfig, not an SQS redrive "
             "policy); an alarm fires on its first message.",
         )
-        self.rule = events.Rule(
+        self.rule = _iam_change_rule(
             self,
-            "IamChangesRule",
-            description="IAM calls that create keys, users, policies or passwords, made outside the stack's roles",
-            event_pattern=events.EventPattern(
-                source=["aws.iam"], detail_type=[CLOUDTRAIL_DETAIL_TYPE], detail=iam_change_pattern(role_path)
-            ),
+            role_path,
+            "IAM calls that create keys, users, policies or passwords, made outside the stack's roles",
         )
         self.rule.add_target(
             targets.LambdaFunction(
@@ -89,17 +99,6 @@ class ChangeDetection(Construct):
                 max_event_age=Duration.hours(1),
             )
         )
-        # Everything that names the rule exists only where the rule does.
-        conditioned: list[CfnResource] = [cast(CfnResource, self.rule.node.default_child)]
-        conditioned += [
-            child
-            for child in [*self.node.find_all(), *function.node.children]
-            if isinstance(child, CfnResource)
-            and child.cfn_resource_type in ("AWS::SQS::QueuePolicy", "AWS::Lambda::Permission")
-            and child not in conditioned
-        ]
-        for resource in conditioned:
-            resource.cfn_options.condition = self.in_iam_events_region
 
         self.trail: cloudtrail.Trail | None = None
         if create_trail:
@@ -142,4 +141,37 @@ class ChangeDetection(Construct):
             include_global_service_events=True,
             enable_file_validation=True,
             management_events=cloudtrail.ReadWriteType.WRITE_ONLY,
+        )
+
+
+class IamEventsForwarding(Construct):
+    """In us-east-1: the same rule as the stack's, its target the default event bus of the stack's region (same
+    account, so the bus needs no resource policy; EventBridge signs the PutEvents with the target's role)."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, role_path: str, target_region: str) -> None:
+        super().__init__(scope, construct_id)
+        self.target_bus = events.EventBus.from_event_bus_arn(
+            self,
+            "StackRegionDefaultBus",
+            f"arn:{Aws.PARTITION}:events:{target_region}:{Aws.ACCOUNT_ID}:event-bus/default",
+        )
+        self.dead_letter_queue = _dead_letter_queue(
+            self,
+            "ForwardDeadLetterQueue",
+            "This queue is the forwarding target's dead-letter queue (EventBridge DeadLetterConfig, not an SQS "
+            "redrive policy): events EventBridge could not put on the stack region's bus wait here for 14 days.",
+        )
+        self.role = iam.Role(
+            self,
+            "ForwardRole",
+            assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            description=f"Lets EventBridge put the forwarded IAM events on the default bus of {target_region}",
+        )
+        self.rule = _iam_change_rule(
+            self,
+            role_path,
+            f"Forwards IAM calls made outside the stack's roles to the stack in {target_region}",
+        )
+        self.rule.add_target(
+            targets.EventBus(self.target_bus, dead_letter_queue=self.dead_letter_queue, role=self.role)
         )

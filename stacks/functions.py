@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import Duration, Stack
+from aws_cdk import Duration
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -14,7 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.config import LAMBDAS_DIR, METRICS_NAMESPACE, POWERTOOLS_LAYER_ACCOUNT, ROLE_PATH, settings_environment
+from stacks.config import LAMBDAS_DIR, METRICS_NAMESPACE, ROLE_PATH, settings_environment
 from stacks.nag import acknowledge
 from stacks.permissions import (
     PermissionScope,
@@ -26,7 +26,10 @@ from stacks.permissions import (
     rotate_keys_statements,
     wildcard_acknowledgements,
 )
+from stacks.powertools import powertools_layer
 
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURE = lambda_.Architecture.ARM_64
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache", "**/.DS_Store"]
 
 _RETENTION = {
@@ -116,18 +119,12 @@ class LifecycleFunctions(Construct):
         settings: Mapping[str, str],
         log_retention_days: int,
         reserved_concurrency: int | None,
-        powertools_layer_version: int,
+        powertools_version: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
         environment = settings_environment(settings)
         code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES)
-        powertools = lambda_.LayerVersion.from_layer_version_arn(
-            self,
-            "PowertoolsLayer",
-            f"arn:{stack.partition}:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
-            f"AWSLambdaPowertoolsPythonV3-python313-arm64:{powertools_layer_version}",
-        )
+        powertools = powertools_layer(self, powertools_version, architecture=ARCHITECTURE, runtime=RUNTIME)
         self.on_failure_queue = sqs.Queue(
             self,
             "OnFailureQueue",
@@ -174,8 +171,8 @@ class LifecycleFunctions(Construct):
                 self,
                 f"{spec.construct_id}Function",
                 description=spec.description,
-                runtime=lambda_.Runtime.PYTHON_3_13,
-                architecture=lambda_.Architecture.ARM_64,
+                runtime=RUNTIME,
+                architecture=ARCHITECTURE,
                 handler=f"handlers.{spec.name}.lambda_handler",
                 code=code,
                 layers=[powertools],

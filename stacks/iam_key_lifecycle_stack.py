@@ -30,7 +30,15 @@ EXAMPLE_CREATE_PAYLOAD = {
 class IamKeyLifecycleStack(Stack):
     """Three functions under least-privilege roles, their schedules, the temporary users' guardrails, alarms."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, config: LifecycleConfig, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: LifecycleConfig,
+        powertools_version: str,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(
             scope,
             construct_id,
@@ -77,7 +85,7 @@ class IamKeyLifecycleStack(Stack):
             settings=settings,
             log_retention_days=config.log_retention_days,
             reserved_concurrency=config.reserved_concurrency,
-            powertools_layer_version=config.powertools_layer_version,
+            powertools_version=powertools_version,
         )
         for name in ("create_keys", "rotate_keys", "cleanup_users"):  # the functions that apply plans
             locks.allow(functions.roles[name])

@@ -1,16 +1,20 @@
-"""The detection resources in the template: the CloudTrail rule (us-east-1 only), the audit schedule, the event bus
-permission, the detect function's role, and the optional trail; synthesized once with trail and deactivation on."""
+"""The detection resources in the templates: the CloudTrail rule, the us-east-1 stack that forwards IAM's events to
+another region, the audit schedule, the event bus permission, the detect function's role, and the optional trail;
+synthesized once in us-east-1 and once in eu-west-1, with trail and deactivation on."""
 
 from __future__ import annotations
 
+import json
 import os
+from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import pytest
 from stack_template import USERS, Synth, by_sid, render, synthesize
 
-from app import build_app
+from app import IAM_EVENTS_STACK_NAME, build_app
 from lifecycle.classify import WATCHED_EVENTS
 from stacks.config import cdk_json_context
 
@@ -18,11 +22,23 @@ pytestmark = pytest.mark.xdist_group("detection-synth")
 BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"
 
 
+CONTEXT = {**cdk_json_context(), "create_cloudtrail_trail": True, "out_of_band_key_response": "deactivate"}
+
+
 @pytest.fixture(scope="module")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     outdir = tmp_path_factory.mktemp("cdk-detection")
-    context = {**cdk_json_context(), "create_cloudtrail_trail": True, "out_of_band_key_response": "deactivate"}
-    return synthesize(build_app(context, outdir=str(outdir)), outdir)
+    return synthesize(build_app(CONTEXT, outdir=str(outdir), region="us-east-1"), outdir)
+
+
+@pytest.fixture(scope="module")
+def elsewhere(tmp_path_factory: pytest.TempPathFactory) -> tuple[Synth, dict[str, Any], dict[str, Any]]:
+    """The app for eu-west-1: the main stack, the forwarding stack's template, and the cloud assembly manifest."""
+    outdir = tmp_path_factory.mktemp("cdk-detection-eu-west-1")
+    main = synthesize(build_app(CONTEXT, outdir=str(outdir), region="eu-west-1"), outdir)
+    forwarding = json.loads((Path(outdir) / f"{IAM_EVENTS_STACK_NAME}.template.json").read_text())
+    manifest = json.loads((Path(outdir) / "manifest.json").read_text())
+    return main, forwarding, manifest
 
 
 def test_the_rule_matches_the_watched_iam_calls_not_made_by_the_stacks_roles(synth: Synth) -> None:
@@ -55,16 +71,89 @@ def test_the_rule_matches_the_watched_iam_calls_not_made_by_the_stacks_roles(syn
     assert target["RetryPolicy"] == {"MaximumEventAgeInSeconds": 3600, "MaximumRetryAttempts": 2}
 
 
-def test_the_rule_and_what_names_it_exist_only_in_us_east_1(synth: Synth) -> None:
-    (condition_id,) = [c for c in synth.template["Conditions"] if c.startswith("ChangeDetectionInIamEventsRegion")]
-    assert synth.template["Conditions"][condition_id] == {"Fn::Equals": [{"Ref": "AWS::Region"}, "us-east-1"]}
-    conditioned = {r["Type"] for r in synth.resources.values() if r.get("Condition") == condition_id}
-    assert conditioned == {"AWS::Events::Rule", "AWS::Lambda::Permission", "AWS::SQS::QueuePolicy"}
-    permission = next(
-        render(r["Properties"]) for r in synth.of_type("AWS::Lambda::Permission").values() if r.get("Condition")
-    )
-    assert permission["Principal"] == "events.amazonaws.com"
-    assert permission["SourceArn"] == synth.arn("AWS::Events::Rule", "ChangeDetectionIamChangesRule")
+def test_the_rule_exists_in_every_region_with_its_permission_and_queue(
+    synth: Synth, elsewhere: tuple[Synth, dict[str, Any], dict[str, Any]]
+) -> None:
+    main_elsewhere, _, _ = elsewhere
+    for template in (synth, main_elsewhere):
+        # No condition on the region any more: the rule, the function's permission and the queue always exist
+        assert "Conditions" not in template.template
+        assert not [r for r in template.resources.values() if "Condition" in r]
+        rule = render(template.properties("AWS::Events::Rule", "ChangeDetectionIamChangesRule"))
+        assert "EventBusName" not in rule  # the default bus of the stack's region
+        [permission] = [
+            render(r["Properties"])
+            for r in template.of_type("AWS::Lambda::Permission").values()
+            if render(r["Properties"]).get("SourceArn")
+            == template.arn("AWS::Events::Rule", "ChangeDetectionIamChangesRule")
+        ]
+        assert permission["Principal"] == "events.amazonaws.com"
+    # And the template of the main stack does not depend on the region it is synthesized for
+    assert synth.template == main_elsewhere.template
+
+
+def test_in_us_east_1_there_is_no_forwarding_stack(tmp_path: Path) -> None:
+    build_app(CONTEXT, outdir=str(tmp_path), region="us-east-1").synth()
+    stacks = sorted(p.name for p in tmp_path.glob("*.template.json"))
+    assert stacks == ["IamKeyLifecycle.template.json"]
+
+
+def test_elsewhere_a_us_east_1_stack_forwards_the_same_events_to_the_stacks_region(
+    synth: Synth, elsewhere: tuple[Synth, dict[str, Any], dict[str, Any]]
+) -> None:
+    _, forwarding, manifest = elsewhere
+    resources = forwarding["Resources"]
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for resource in resources.values():
+        by_type.setdefault(resource["Type"], []).append(render(resource))
+    # Given the forwarding stack: one rule, one role and its policy, one dead-letter queue and its policy
+    assert sorted((t, len(r)) for t, r in by_type.items()) == [
+        ("AWS::Events::Rule", 1),
+        ("AWS::IAM::Policy", 1),
+        ("AWS::IAM::Role", 1),
+        ("AWS::SQS::Queue", 1),
+        ("AWS::SQS::QueuePolicy", 1),
+    ]
+    [rule] = by_type["AWS::Events::Rule"]
+    # Then its rule matches exactly what the main stack's rule matches (the same iam_change_pattern)
+    main_rule = render(synth.properties("AWS::Events::Rule", "ChangeDetectionIamChangesRule"))
+    assert rule["Properties"]["EventPattern"] == main_rule["EventPattern"]
+    # And its one target is the default event bus of eu-west-1 in the same account, put with the forwarding role
+    [target] = rule["Properties"]["Targets"]
+    bus = "arn:${AWS::Partition}:events:eu-west-1:${AWS::AccountId}:event-bus/default"
+    assert target["Arn"] == bus
+    [role_id] = [key for key, r in resources.items() if r["Type"] == "AWS::IAM::Role"]
+    [queue_id] = [key for key, r in resources.items() if r["Type"] == "AWS::SQS::Queue"]
+    assert target["RoleArn"] == "${" + role_id + ".Arn}"
+    assert target["DeadLetterConfig"] == {"Arn": "${" + queue_id + ".Arn}"}
+    # And the role may be assumed by EventBridge only, and may only put events on that bus
+    [role] = by_type["AWS::IAM::Role"]
+    assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}}
+    ]
+    [policy] = by_type["AWS::IAM::Policy"]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": "events:PutEvents", "Effect": "Allow", "Resource": bus}
+    ]
+    # And no bus policy is needed: the default bus accepts its own account's events from any region
+    assert "AWS::Events::EventBusPolicy" not in by_type
+    # And the CLI deploys it to us-east-1, after the main stack (`cdk deploy --all`)
+    artifact = manifest["artifacts"][IAM_EVENTS_STACK_NAME]
+    assert artifact["environment"] == "aws://unknown-account/us-east-1"
+    assert "IamKeyLifecycle" in artifact["dependencies"]
+    assert manifest["artifacts"]["IamKeyLifecycle"]["environment"] == "aws://unknown-account/unknown-region"
+
+
+def test_both_stacks_are_cdk_nag_clean(elsewhere: tuple[Synth, dict[str, Any], dict[str, Any]]) -> None:
+    main, _, _ = elsewhere
+    # The validation report covers the whole app, the forwarding stack included
+    assert main.violations == []
+    acknowledged = {(v["ruleName"], c["constructPath"]) for v in main.suppressed for c in v["violatingConstructs"]}
+    forwarding = {(rule, path) for rule, path in acknowledged if path.startswith(IAM_EVENTS_STACK_NAME)}
+    # Its one acknowledged finding: the dead-letter queue has no dead-letter queue of its own
+    assert forwarding == {
+        ("AwsSolutions-SQS3", f"{IAM_EVENTS_STACK_NAME}/IamEventsForwarding/ForwardDeadLetterQueue/Resource")
+    }
 
 
 def test_the_audit_runs_weekly_on_the_create_function(synth: Synth) -> None:

@@ -153,5 +153,4 @@ VARIANT_CONTEXT: dict[str, Any] = {
     "reserved_concurrency": None,
     "secret_readers": ["arn:aws:iam::123456789012:role/ci-deployer"],
     "generate_bootstrap_version_rule": False,
-    "powertools_layer_version": 33,
 }

@@ -62,7 +62,6 @@ def test_cdk_json_defaults_load_as_documented() -> None:
         "reserved_concurrency": 1,
         "secret_readers": (),
         "generate_bootstrap_version_rule": True,
-        "powertools_layer_version": 40,
         "out_of_band_key_response": "notify",
         "forewarn_days": (7, 1),
         "audit_schedule": "cron(0 7 ? * MON *)",
@@ -97,7 +96,6 @@ def test_cdk_json_lists_every_setting_and_nothing_else() -> None:
         ("log_retention_days", 42, "must be one of the CloudWatch Logs retention periods"),
         ("reserved_concurrency", 0, "must be >= 1"),
         ("secret_readers", ["bob"], "is not an IAM role, user or account root ARN"),
-        ("powertools_layer_version", 0, "must be >= 1"),
         ("dry_run", "maybe", "valid boolean"),
     ],
 )
@@ -107,6 +105,15 @@ def test_a_bad_value_names_its_key(key: str, value: Any, message: str) -> None:
     # Then the error names the cdk.json key and says what is wrong
     assert f'cdk.json context "{key}": ' in error
     assert message in error
+
+
+def test_a_retired_setting_fails_synth_with_what_replaced_it() -> None:
+    # Given an older cdk.json that still pins a Powertools layer version number
+    error = error_of(context(powertools_layer_version=40))
+    # Then synth stops naming the key and where the layer version comes from now (not "unknown setting"): a
+    # silently ignored pin would deploy a layer other than the one the operator asked for
+    assert 'cdk.json context "powertools_layer_version": no longer used' in error
+    assert "requirements-dev.txt" in error and "remove the key" in error
 
 
 def test_a_bad_nested_value_names_the_nested_key() -> None:

@@ -12,7 +12,6 @@ from models.settings import ENVIRONMENT
 pytestmark = pytest.mark.xdist_group("synth")
 
 TIMEOUTS = {"create_keys": 60, "rotate_keys": 300, "cleanup_users": 300, "detect_changes": 60}
-LAYER = "arn:${AWS::Partition}:lambda:${AWS::Region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:"
 
 
 def function(s: Synth, name: str) -> dict:
@@ -40,7 +39,10 @@ def test_functions_run_the_asset_handler_on_arm64_python313_with_powertools(defa
     assert props["MemorySize"] == 256
     assert props["Timeout"] == TIMEOUTS[name]
     assert props["TracingConfig"] == {"Mode": "Active"}
-    assert render(props["Layers"]) == [LAYER + "40"]
+    # The layer ARN is the Powertools SSM parameter (tests/infrastructure/test_stack_powertools.py)
+    assert [default_synth.template["Parameters"][ref["Ref"]]["Type"] for ref in props["Layers"]] == [
+        "AWS::SSM::Parameter::Value<String>"
+    ]
     assert props["ReservedConcurrentExecutions"] == 1
     assert render(props["Role"]) == default_synth.arn("AWS::IAM::Role", f"Functions{FUNCTIONS[name]}Role")
 
@@ -115,13 +117,12 @@ def test_context_reaches_functions_and_logs(variant_synth: Synth) -> None:
     # Given the variant context
     props = function(variant_synth, "rotate_keys")
     env = render(props["Environment"]["Variables"])
-    # Then the settings, the reserved concurrency, the layer version and the retention follow it
+    # Then the settings, the reserved concurrency and the retention follow it
     assert env["MANAGED_USER_PATH"] == "/contractors/"
     assert env["MANAGED_BY_TAG_VALUE"] == "platform-team"
     assert env["SECRET_PREFIX"] == "contractor-keys/"
     assert env["DRY_RUN"] == "true"
     assert "ReservedConcurrentExecutions" not in props
-    assert render(props["Layers"]) == [LAYER + "33"]
     assert variant_synth.properties("AWS::Logs::LogGroup", "FunctionsRotateKeysLogs")["RetentionInDays"] == 30
 
 
