@@ -30,8 +30,11 @@ from local_account import emulator, transport
 from local_account.cdk import REPO_ROOT, STACK_NAME, CdkCli
 from local_account.emulator import paging
 from local_account.environments import CREDENTIALS_DURATION, Environments
+from local_account.public_parameters import publish_powertools_layer
 from local_account.runtime import DeployedFunction, Invocation, ModuleSpaces, run_handler, shared_loader
 from local_account.schedules import ScheduleExpression, deployed_schedules_version
+from local_account.trail import GLOBAL_SERVICES
+from stacks.powertools import pinned_version
 
 if TYPE_CHECKING:
     from local_account.trail import Trail
@@ -130,7 +133,8 @@ class LocalAccount:
     account_id = ACCOUNT_ID
     region = REGION
 
-    def __init__(self, *, start: datetime, stack_name: str, project_dir: Path):
+    def __init__(self, *, start: datetime, stack_name: str, project_dir: Path, region: str = REGION):
+        self.region = region
         self.stack_name = stack_name
         self.project_dir = project_dir
         self.timings = Timings()
@@ -151,7 +155,7 @@ class LocalAccount:
         self._environments = Environments()
         self._schedules_version: Any = None
         self._schedule_cache: dict[tuple[str, str, str | None], DeployedSchedule] = {}
-        self._clients: dict[tuple[tuple[str, str, str | None], str], Any] = {}
+        self._clients: dict[tuple[tuple[str, str, str | None], str, str], Any] = {}
         self.endpoint_url = ""
         self.assembly_dir: Path | None = None
 
@@ -167,9 +171,11 @@ class LocalAccount:
         project_dir: Path = REPO_ROOT,
         enforce_iam: bool = True,
         in_process_transport: bool = True,
+        region: str = REGION,
     ) -> LocalAccount:
         """A fresh emulated account at virtual time `start` (default: now, to the minute), with the stack
-        synthesized with `context` overrides, bootstrapped and deployed by the CDK CLI.
+        synthesized with `context` overrides, bootstrapped and deployed by the CDK CLI into `region` (and, for
+        another region than us-east-1, the stack forwarding IAM's events into us-east-1).
 
         `enforce_iam`: every request is judged against its caller's IAM policies (the administrator's too).
         `in_process_transport`: this process's clients reach the emulator without a socket (see transport)."""
@@ -179,6 +185,7 @@ class LocalAccount:
             project_dir=project_dir,
             enforce_iam=enforce_iam,
             in_process_transport=in_process_transport,
+            region=region,
         )
         try:
             account._deploy_stack(dict(context or {}))
@@ -196,6 +203,7 @@ class LocalAccount:
         project_dir: Path = REPO_ROOT,
         enforce_iam: bool = True,
         in_process_transport: bool = True,
+        region: str = REGION,
     ) -> LocalAccount:
         """A fresh emulated account with only its administrator, nothing deployed (see `deploy`)."""
         if start is None:
@@ -204,7 +212,7 @@ class LocalAccount:
             raise LocalAccountError("start must be timezone-aware")
         if not _one_account.acquire(blocking=False):
             raise LocalAccountError("one LocalAccount per process: moto's backends are process-wide")
-        account = cls(start=start.astimezone(UTC), stack_name=stack_name, project_dir=project_dir)
+        account = cls(start=start.astimezone(UTC), stack_name=stack_name, project_dir=project_dir, region=region)
         account._exit.callback(_one_account.release)
         try:
             account._start_emulator(enforce_iam=enforce_iam, in_process=in_process_transport)
@@ -243,14 +251,18 @@ class LocalAccount:
             output_dir=workdir / "cdk.out",
             project_dir=self.project_dir,
         )
+        # What AWS publishes before anyone deploys: the layer of the pinned Powertools release and its parameter.
+        publish_powertools_layer(self.account_id, self.region, pinned_version())
+        # The forwarding stack's region too (where IAM's events arrive), when the stack lives elsewhere.
+        regions = dict.fromkeys([self.region, GLOBAL_SERVICES["iam"]])
         with _quiet_unsupported_resources():
-            # Bootstrapping needs only the environment: it runs while the app is synthesized.
+            # Bootstrapping needs only the environments: it runs while the app is synthesized.
             with ThreadPoolExecutor(max_workers=1) as pool:
-                bootstrapped = pool.submit(cli.bootstrap, self.account_id, self.region)
+                bootstrapped = pool.submit(cli.bootstrap, self.account_id, *regions)
                 self.assembly_dir = cli.synth({**BASE_CONTEXT, **context})
                 bootstrapped.result()
             self.template = cli.template(self.stack_name)
-            cli.deploy(self.stack_name)
+            cli.deploy()  # every stack, as `make deploy` does
         self.timings.synth_s = cli.timings.synth_s
         self.timings.bootstrap_s = cli.timings.bootstrap_s
         self.timings.deploy_s = cli.timings.deploy_s
@@ -417,22 +429,24 @@ class LocalAccount:
         assert self._admin is not None
         return {"AccessKeyId": self._admin[0], "SecretAccessKey": self._admin[1]}
 
-    def admin_client(self, service: str) -> Any:
-        """A boto3 client for `service` as the account's administrator."""
+    def admin_client(self, service: str, *, region: str | None = None) -> Any:
+        """A boto3 client for `service` as the account's administrator (in the stack's region unless named)."""
         assert self._admin is not None
-        return self.client(service, credentials=self._admin)
+        return self.client(service, credentials=self._admin, region=region)
 
-    def client(self, service: str, credentials: Any) -> Any:
+    def client(self, service: str, credentials: Any, *, region: str | None = None) -> Any:
         """A boto3 client for `service` signed with some access key: a mapping (AccessKeyId/SecretAccessKey,
         any casing, optional SessionToken, e.g. a stored secret's value) or a (key id, secret) tuple."""
         pair = _credentials_pair(credentials)
-        if (pair, service) not in self._clients:
-            self._clients[(pair, service)] = self._session(pair).client(
+        region = region or self.region
+        if (pair, service, region) not in self._clients:
+            self._clients[(pair, service, region)] = self._session(pair).client(
                 service,
                 endpoint_url=self.endpoint_url,
+                region_name=region,
                 config=Config(retries={"mode": "standard", "max_attempts": 3}),
             )
-        return self._clients[(pair, service)]
+        return self._clients[(pair, service, region)]
 
     # --- time ---------------------------------------------------------------------------------------
 
@@ -617,18 +631,32 @@ class LocalAccount:
         return Trail(self, _credentials_pair(credentials if credentials is not None else self._admin))
 
     def deliver_event(self, event: Mapping[str, Any]) -> list[Invocation]:
-        """EventBridge's default bus: run the function targeted by each enabled deployed rule (as read back with
-        ListRules/ListTargetsByRule) whose pattern matches `event`, as the rule delivers it (source "rule")."""
-        from local_account.trail import deployed_rules
+        """EventBridge: put `event` on the default bus of its region (an IAM event's is us-east-1) and run the
+        function targeted by each enabled deployed rule (as read back with ListRules/ListTargetsByRule) whose pattern
+        matches it, as the rule delivers it (source "rule"). A rule whose target is the default bus of another region
+        forwards the event there, if its target's role may put events on that bus."""
+        return self._deliver_on_bus(str(event.get("region") or self.region), event, forwarded=False)
+
+    def _deliver_on_bus(self, region: str, event: Mapping[str, Any], *, forwarded: bool) -> list[Invocation]:
+        from local_account.trail import deployed_rules, role_may_put_events
 
         by_arn = {f.function_arn: f.name for f in self.functions.values()}
         delivered = []
-        for rule in deployed_rules(self.admin_client("events")):
-            if rule.matches(event):
-                for arn in rule.target_arns:
-                    name = by_arn.get(":".join(arn.split(":")[:7]))
+        for rule in deployed_rules(self.admin_client("events", region=region)):
+            if not rule.matches(event):
+                continue
+            for target in rule.targets:
+                if ":event-bus/" not in target.arn:
+                    name = by_arn.get(":".join(target.arn.split(":")[:7]))
                     if name is not None:
                         delivered.append(self._invoke(name, dict(event), source="rule", schedule=None))
+                elif forwarded or not target.arn.endswith(":event-bus/default"):
+                    log.warning("rule %s: only one hop to another region's default bus is modelled", rule.name)
+                elif target.role_arn and role_may_put_events(self.account_id, target.role_arn, target.arn):
+                    delivered += self._deliver_on_bus(target.arn.split(":")[3], event, forwarded=True)
+                else:
+                    # EventBridge puts a cross-Region event with the target's role; without the right, it fails.
+                    log.warning("rule %s: role %s may not put events on %s", rule.name, target.role_arn, target.arn)
         return delivered
 
     def create_root_access_key(self) -> dict[str, Any]:

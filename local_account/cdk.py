@@ -98,21 +98,23 @@ class CdkCli:
         self.timings.synth_s = time.perf_counter() - started
         return self.output_dir
 
-    def bootstrap(self, account_id: str, region: str) -> None:
-        """Bootstrap the named environment. It needs nothing of the app: run outside the project (no cdk.json),
+    def bootstrap(self, account_id: str, *regions: str) -> None:
+        """Bootstrap the named environments. It needs nothing of the app: run outside the project (no cdk.json),
         the CLI neither reads nor synthesizes it, so bootstrapping can run while the app is synthesized."""
         started = time.perf_counter()
         self.output_dir.parent.mkdir(parents=True, exist_ok=True)
-        self._run(["bootstrap", f"aws://{account_id}/{region}", "--no-notices"], cwd=self.output_dir.parent)
+        environments = [f"aws://{account_id}/{region}" for region in regions]
+        self._run(["bootstrap", *environments, "--no-notices"], cwd=self.output_dir.parent)
         self.timings.bootstrap_s = time.perf_counter() - started
 
-    def deploy(self, stack_name: str = STACK_NAME) -> None:
-        # moto cannot execute change sets; a direct deployment creates the stack with CreateStack.
+    def deploy(self, *stack_names: str) -> None:
+        """Deploy the named stacks, or every stack of the app (`make deploy`'s `--all`) in dependency order."""
+        # moto cannot execute change sets; a direct deployment creates each stack with CreateStack.
         started = time.perf_counter()
         self._run(
             [
                 "deploy",
-                stack_name,
+                *(stack_names or ["--all"]),
                 "--app",
                 str(self.output_dir),
                 "--method=direct",

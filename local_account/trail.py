@@ -179,6 +179,12 @@ def caller_identity(account_id: str, access_key_id: str, partition: str = "aws")
 
 
 @dataclass(frozen=True)
+class RuleTarget:
+    arn: str
+    role_arn: str | None = None
+
+
+@dataclass(frozen=True)
 class DeployedRule:
     """An EventBridge rule as read back from the emulator (ListRules, ListTargetsByRule)."""
 
@@ -186,7 +192,11 @@ class DeployedRule:
     arn: str
     state: str
     event_pattern: str | None
-    target_arns: tuple[str, ...]
+    targets: tuple[RuleTarget, ...]
+
+    @property
+    def target_arns(self) -> tuple[str, ...]:
+        return tuple(target.arn for target in self.targets)
 
     @property
     def pattern(self) -> dict[str, Any]:
@@ -212,10 +222,24 @@ def deployed_rules(events_client: Any, event_bus_name: str = "default") -> list[
                     arn=rule["Arn"],
                     state=rule.get("State", "ENABLED"),
                     event_pattern=rule.get("EventPattern"),
-                    target_arns=tuple(target["Arn"] for target in targets),
+                    targets=tuple(RuleTarget(target["Arn"], target.get("RoleArn")) for target in targets),
                 )
             )
     return rules
+
+
+def role_may_put_events(account_id: str, role_arn: str, bus_arn: str) -> bool:
+    """Whether the role's own policies (inline and managed) allow events:PutEvents on the bus, with no Deny."""
+    from moto.iam.access_control import IAMPolicy, PermissionResult
+    from moto.iam.models import iam_backends
+
+    try:
+        role = iam_backends[account_id][role_arn.split(":")[1]].get_role_by_arn(role_arn)
+    except Exception:
+        return False
+    documents = [*role.policies.values(), *role.managed_policies.values()]
+    verdicts = {IAMPolicy(document).is_action_permitted("events:PutEvents", bus_arn) for document in documents}
+    return PermissionResult.PERMITTED in verdicts and PermissionResult.DENIED not in verdicts
 
 
 # --- recording calls ---------------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks import powertools
 from stacks.config import LAMBDAS_DIR, METRICS_NAMESPACE, ROLE_PATH, settings_environment
 from stacks.nag import acknowledge
 from stacks.permissions import (
@@ -26,8 +27,8 @@ from stacks.permissions import (
     rotate_keys_statements,
     wildcard_acknowledgements,
 )
-from stacks.powertools import powertools_layer
 
+# The layer's parameter is named for these (stacks/powertools.py PYTHON and ARCHITECTURE; a test holds them equal).
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
 ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache", "**/.ruff_cache", "**/.DS_Store"]
@@ -124,7 +125,7 @@ class LifecycleFunctions(Construct):
         super().__init__(scope, construct_id)
         environment = settings_environment(settings)
         code = lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=ASSET_EXCLUDES)
-        powertools = powertools_layer(self, powertools_version, architecture=ARCHITECTURE, runtime=RUNTIME)
+        layer = powertools.powertools_layer(self, powertools_version, architecture=ARCHITECTURE, runtime=RUNTIME)
         self.on_failure_queue = sqs.Queue(
             self,
             "OnFailureQueue",
@@ -175,7 +176,7 @@ class LifecycleFunctions(Construct):
                 architecture=ARCHITECTURE,
                 handler=f"handlers.{spec.name}.lambda_handler",
                 code=code,
-                layers=[powertools],
+                layers=[layer],
                 role=role,
                 timeout=spec.timeout,
                 memory_size=256,

@@ -1,5 +1,6 @@
 """CloudFormation resources our stack uses that moto's CloudFormation skips or stores wrongly: schedules
-and schedule groups, IAM groups, managed policies attached to roles, inline policy documents as JSON."""
+and schedule groups, IAM groups, managed policies attached to roles, inline policy documents as JSON; and
+Systems Manager parameter types whose parameter does not exist, which must fail the operation."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ import json
 from typing import Any
 
 from moto.cloudformation import parsing
+from moto.cloudformation.exceptions import ValidationError
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import Group, IAMBackend, Role, User, iam_backends
 from moto.scheduler.models import scheduler_backends
 from moto.utilities.utils import get_partition
+
+from local_account.emulator.fidelity import active
 
 
 def _cfn_name(resource_name: str, limit: int) -> str:
@@ -271,7 +275,24 @@ class CloudFormationSchedule(_NamedResource, CloudFormationModel):
         scheduler_backends[account_id][region_name].delete_schedule(group_name, resource_name)
 
 
+# --- AWS::SSM::Parameter::Value<...> parameters ------------------------------------------------------
+# "If a specified parameter doesn't exist in Parameter Store under the caller's AWS account, CloudFormation returns
+# a validation error" (CloudFormation User Guide, Systems Manager parameter types): CreateStack and UpdateStack
+# fail before any resource changes. moto dereferences the missing parameter and answers with an internal error.
+
+_original_parse_ssm_parameter = parsing.ResourceMap.parse_ssm_parameter
+
+
+def _parse_ssm_parameter(self: parsing.ResourceMap, value: str, value_type: str) -> str:
+    from moto.ssm.models import ssm_backends
+
+    if active() and ssm_backends[self._account_id][self._region_name].get_parameter(value) is None:
+        raise ValidationError(message=f"Unable to fetch parameters [{value}] from parameter store for this account.")
+    return _original_parse_ssm_parameter(self, value, value_type)
+
+
 def install() -> None:
+    parsing.ResourceMap.parse_ssm_parameter = _parse_ssm_parameter  # type: ignore[method-assign]
     for cls in (Role, User, Group):
         if not hasattr(cls.put_policy, "__wrapped__"):
             cls.put_policy = _json_put_policy(cls.put_policy)  # type: ignore[method-assign]

@@ -9,6 +9,7 @@ import pytest
 from stack_template import FUNCTIONS, Synth
 
 from app import build_app
+from stacks import functions, powertools
 from stacks.config import ConfigError, cdk_json_context
 from stacks.powertools import REQUIREMENTS, pinned_version
 
@@ -21,6 +22,11 @@ def test_the_pin_is_read_from_requirements_dev() -> None:
 
     assert pinned_version() == installed.VERSION == "3.37.0"
     assert "aws-lambda-powertools[parser,tracer]==3.37.0" in REQUIREMENTS.read_text().splitlines()
+
+
+def test_the_parameter_is_named_for_the_functions_runtime_and_architecture() -> None:
+    # The local account publishes the parameter from these names; the stack builds its functions from the others
+    assert (functions.RUNTIME.name, functions.ARCHITECTURE.name) == (powertools.PYTHON, powertools.ARCHITECTURE)
 
 
 @pytest.mark.parametrize(
