@@ -17,6 +17,8 @@ from local_account import Invocation, LocalAccount
 from local_account.trail import Delivery, root_identity
 
 START = datetime(2026, 1, 5, tzinfo=UTC)  # a Monday, 00:00 UTC
+# Outside us-east-1, where IAM's CloudTrail events arrive: they reach the stack through the forwarding stack.
+REGION = "eu-west-1"
 DAYS = 365
 MANAGED_PATH = "/temporary/"
 MANAGED_BY = "iam-key-lifecycle"
@@ -170,7 +172,7 @@ def out_of_scope_state(account: LocalAccount) -> dict[str, Any]:
 def account() -> Iterator[LocalAccount]:
     """The stack, synthesized with CONTEXT, bootstrapped and deployed by the CDK CLI into a fresh local
     account at START, with the out-of-scope users an account already has."""
-    with LocalAccount.deploy(context=CONTEXT, start=START) as deployed:
+    with LocalAccount.deploy(context=CONTEXT, start=START, region=REGION) as deployed:
         iam = deployed.admin_client("iam")
         for name, (path, tags) in OUT_OF_SCOPE.items():
             iam.create_user(UserName=name, Path=path, Tags=tags)

@@ -1,6 +1,7 @@
 """Seeing everything, as deployed: a key made by hand on a managed user is caught by CloudTrail and the change rule
-and deactivated, the root key and old unmanaged keys show up in every audit, and each deactivation, deletion and
-expiry of the year was announced to its owner once per warning window before it happened."""
+(the stack in eu-west-1, IAM's events forwarded from us-east-1 by the forwarding stack) and deactivated, the root
+key and old unmanaged keys show up in every audit, and each deactivation, deletion and expiry of the year was
+announced to its owner once per warning window before it happened."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pytest
 from local_account import Invocation
 from local_account.trail import Trail, caller_identity, management_event
 
-from .conftest import OUT_OF_SCOPE, OWNER, ROTATED, START, Notification, Year, out_of_scope_state
+from .conftest import OUT_OF_SCOPE, OWNER, REGION, ROTATED, START, Notification, Year, out_of_scope_state
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
@@ -101,6 +102,39 @@ def test_with_the_deactivate_response_the_hand_made_key_is_deactivated_and_the_s
     stages = year.account.admin_client("secretsmanager").describe_secret(SecretId=f"temporary-iam-users/{HAND_KEYED}")
     current = [v for v, s in stages["VersionIdsToStages"].items() if "AWSCURRENT" in s]
     assert [v.split("-")[0] for v in current] == [hand_made_key.stack_key]
+
+
+def test_iam_events_reach_the_stack_in_eu_west_1_only_through_the_us_east_1_forwarding_rule(
+    year: Year, hand_made_key: HandMadeKey
+) -> None:
+    account = year.account
+    # Given the two stacks `cdk deploy --all` deployed: the main one in eu-west-1, the forwarding one in us-east-1
+    assert account.region == REGION and account.functions["detect_changes"].function_arn.split(":")[3] == REGION
+    east = account.admin_client("events", region="us-east-1")
+    [forward] = [r for r in east.list_rules()["Rules"] if r["Name"].startswith("IamKeyLifecycleIamEvents-")]
+    [target] = east.list_targets_by_rule(Rule=forward["Name"])["Targets"]
+    assert target["Arn"] == f"arn:aws:events:{REGION}:123456789012:event-bus/default" and target["RoleArn"]
+    # And the recorded event is where CloudTrail puts IAM's events: us-east-1
+    assert hand_made_key.trail.events[0]["region"] == "us-east-1"
+    # When the forwarding rule is disabled, a watched call by hand reaches nothing
+    key = account.admin_client("iam").list_access_keys(UserName=ROTATED)["AccessKeyMetadata"][0]
+    east.disable_rule(Name=forward["Name"])
+    try:
+        with account.cloudtrail() as unforwarded:
+            unforwarded.client("iam").update_access_key(
+                UserName=ROTATED, AccessKeyId=key["AccessKeyId"], Status=key["Status"]
+            )
+    finally:
+        east.enable_rule(Name=forward["Name"])
+    assert unforwarded.invocations == []
+    # And once enabled again, the same call reaches detect_changes in eu-west-1
+    with account.cloudtrail() as forwarded:
+        forwarded.client("iam").update_access_key(
+            UserName=ROTATED, AccessKeyId=key["AccessKeyId"], Status=key["Status"]
+        )
+    [invocation] = forwarded.invocations
+    assert invocation.function == "detect_changes" and invocation.ok
+    assert invocation.result["change"]["kind"] == "access_key_status_changed_out_of_band"
 
 
 def test_the_owner_is_notified_of_the_hand_made_key(hand_made_key: HandMadeKey) -> None:

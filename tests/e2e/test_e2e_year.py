@@ -19,7 +19,7 @@ def test_the_manual_create_returns_a_verified_key_stored_as_the_current_secret(y
     assert created["errors"] == [] and created["verification"] == "verified"
     assert created["user_arn"] == f"arn:aws:iam::123456789012:user{MANAGED_PATH}{ROTATED}"
     assert created["verified_arn"] == created["user_arn"]
-    assert created["secret_arn"].startswith("arn:aws:secretsmanager:us-east-1:123456789012:secret:temporary-iam-users/")
+    assert created["secret_arn"].startswith("arn:aws:secretsmanager:eu-west-1:123456789012:secret:temporary-iam-users/")
     assert not any("secret_access_key" in str(value).lower() for value in created.values())
     # And on day 0 the key's secret version is AWSCURRENT and the key is the user's only one
     day0 = year.state(0, ROTATED)
