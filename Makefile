@@ -67,11 +67,13 @@ synth: install
 diff: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) diff
 
+# Every stack of the app: the main one in your profile's region and, outside us-east-1, the one that forwards
+# IAM's events from us-east-1 to it (deployed after the main stack).
 deploy: install
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy --all
 
 destroy: install
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy --all
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run --out bench-out
