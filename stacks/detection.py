@@ -165,6 +165,9 @@ class IamEventsForwarding(Construct):
             self,
             "ForwardRole",
             assumed_by=iam.ServicePrincipal("events.amazonaws.com"),
+            # Under the stack's role path, with the functions' roles: their deny on changing the stack's own roles
+            # covers this one too.
+            path=role_path,
             description=f"Lets EventBridge put the forwarded IAM events on the default bus of {target_region}",
         )
         self.rule = _iam_change_rule(

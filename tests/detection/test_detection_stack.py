@@ -128,6 +128,7 @@ def test_elsewhere_a_us_east_1_stack_forwards_the_same_events_to_the_stacks_regi
     assert target["DeadLetterConfig"] == {"Arn": "${" + queue_id + ".Arn}"}
     # And the role may be assumed by EventBridge only, and may only put events on that bus
     [role] = by_type["AWS::IAM::Role"]
+    assert role["Properties"]["Path"] == "/iam-key-lifecycle/"
     assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
         {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}}
     ]
