@@ -92,10 +92,17 @@ def test_the_rule_exists_in_every_region_with_its_permission_and_queue(
     assert synth.template == main_elsewhere.template
 
 
-def test_in_us_east_1_there_is_no_forwarding_stack(tmp_path: Path) -> None:
-    build_app(CONTEXT, outdir=str(tmp_path), region="us-east-1").synth()
-    stacks = sorted(p.name for p in tmp_path.glob("*.template.json"))
-    assert stacks == ["IamKeyLifecycle.template.json"]
+@pytest.mark.parametrize(
+    ("region", "stacks"),
+    [("us-east-1", ["IamKeyLifecycle"]), ("ap-southeast-2", ["IamKeyLifecycle", IAM_EVENTS_STACK_NAME])],
+)
+def test_the_forwarding_stack_exists_outside_us_east_1_only_for_the_clis_region(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, region: str, stacks: list[str]
+) -> None:
+    # Given the region as the CDK CLI passes it to the app (from AWS_REGION or the profile)
+    monkeypatch.setenv("CDK_DEFAULT_REGION", region)
+    build_app(CONTEXT, outdir=str(tmp_path)).synth()
+    assert sorted(p.name.removesuffix(".template.json") for p in tmp_path.glob("*.template.json")) == stacks
 
 
 def test_elsewhere_a_us_east_1_stack_forwards_the_same_events_to_the_stacks_region(
