@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import Duration
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_lambda_destinations as destinations
@@ -148,6 +148,9 @@ class LifecycleFunctions(Construct):
                 self,
                 f"{spec.construct_id}Logs",
                 retention=retention(log_retention_days),
+                # Logs are the record of what the functions did: kept when the stack is deleted, but removed
+                # when the first create fails (nothing ran yet), so a retry starts clean.
+                removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
                 data_protection_policy=logs.DataProtectionPolicy(
                     name="mask-aws-secret-keys",
                     description="Masks AWS secret access keys should one ever reach a log line",

@@ -29,8 +29,10 @@ class UserLocks(Construct):
                 point_in_time_recovery_enabled=True
             ),
             time_to_live_attribute=TTL_ATTRIBUTE,
-            deletion_protection=True,
-            # Locks are worthless once the stack is gone; nothing else reads them.
+            # Locks are worthless once the stack is gone and nothing else reads them: the table goes with the
+            # stack. Deletion protection would contradict that (DELETE_FAILED on destroy, ROLLBACK_FAILED on a
+            # failed first create), so it is off; point-in-time recovery covers mistakes while the stack lives.
+            deletion_protection=False,
             removal_policy=RemovalPolicy.DESTROY,
         )
 

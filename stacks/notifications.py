@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
@@ -19,6 +20,9 @@ class Notifications(Construct):
             "Key",
             description="Encrypts the IAM key lifecycle notification topic",
             enable_key_rotation=True,
+            # It encrypts only the topic, which goes with the stack; nothing is left to decrypt afterwards.
+            removal_policy=RemovalPolicy.DESTROY,
+            pending_window=Duration.days(7),
         )
         # CloudWatch alarms publish as the CloudWatch service, which needs the key to encrypt the message.
         self.key.add_to_resource_policy(

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, cast
 
-from aws_cdk import Aws, CfnElement, Duration, Stack, TimeZone
+from aws_cdk import Aws, CfnElement, Duration, RemovalPolicy, Stack, TimeZone
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
@@ -48,7 +48,10 @@ class LifecycleSchedules(Construct):
         time_zone: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.group = scheduler.ScheduleGroup(self, "Group")
+        # The group's generated name is the same in every deployment of the stack, and CloudFormation keeps a
+        # retained resource through a rollback too: retained, a failed first create would make every retry fail
+        # with "already exists". It holds only the stack's schedules, so it goes with the stack.
+        self.group = scheduler.ScheduleGroup(self, "Group", removal_policy=RemovalPolicy.DESTROY)
         self.schedules: dict[str, scheduler.Schedule] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         self.roles: dict[str, iam.Role] = {}

@@ -70,18 +70,27 @@ class SecretsEncryption(Construct):
             description="Encrypts the secrets holding the temporary IAM users' access keys",
             enable_key_rotation=True,
             policy=policy,
-            # Secrets encrypted with it outlive the stack (their recovery window); keep the key with them.
-            removal_policy=RemovalPolicy.RETAIN,
+            # Secrets encrypted with it outlive the stack (they are made at run time, not by the stack): keep the
+            # key with them. A first create that fails has made no secret yet, so the key goes with the rollback.
+            removal_policy=RemovalPolicy.RETAIN_ON_UPDATE_OR_DELETE,
         )
 
     def allow_functions(self, roles: Sequence[iam.IRole]) -> None:
-        """Let the roles of the functions that store or read keys use the key, only through Secrets Manager."""
+        """Let the roles of the functions that store or read keys use the key, only through Secrets Manager.
+
+        The principal is the account, narrowed to the roles by `aws:PrincipalArn`: KMS refuses a key policy that
+        names a role as principal before IAM has propagated it (MalformedPolicyDocumentException), which a role
+        created in the same deployment can hit. A condition on the ARN is not checked against IAM.
+        """
         self.key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="FunctionsUseTheKeyThroughSecretsManager",
-                principals=[iam.ArnPrincipal(role.role_arn) for role in roles],
+                principals=[iam.AccountRootPrincipal()],
                 actions=["kms:GenerateDataKey", "kms:Decrypt", "kms:Encrypt"],
                 resources=["*"],
-                conditions=_through_secrets_manager(),
+                conditions={
+                    **_through_secrets_manager(),
+                    "ArnEquals": {"aws:PrincipalArn": [role.role_arn for role in roles]},
+                },
             )
         )

@@ -150,7 +150,7 @@ VARIANT_CONTEXT: dict[str, Any] = {
     "notification_email": "security@example.com",
     "log_retention_days": 30,
     "dry_run": True,
-    "reserved_concurrency": None,
+    "reserved_concurrency": 2,
     "secret_readers": ["arn:aws:iam::123456789012:role/ci-deployer"],
     "generate_bootstrap_version_rule": False,
 }

@@ -59,7 +59,7 @@ def test_cdk_json_defaults_load_as_documented() -> None:
         "notification_email": None,
         "log_retention_days": 365,
         "dry_run": False,
-        "reserved_concurrency": 1,
+        "reserved_concurrency": None,
         "secret_readers": (),
         "generate_bootstrap_version_rule": True,
         "out_of_band_key_response": "notify",

@@ -1,0 +1,144 @@
+"""Teardown, rollback and redeploy: every stateful resource has a deliberate deletion policy, and no template
+holds the contradictions that make `make destroy` or a failed first create get stuck.
+
+CloudFormation (DeletionPolicy attribute): `Delete` removes the resource with the stack; `Retain` keeps it on
+stack deletion and, on a failed create, through the rollback too; `RetainExceptOnCreate` keeps it on stack
+deletion but removes it when the stack's first create rolls back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from app import build_app
+from stacks.config import cdk_json_context
+
+# Resource type → the deletion policy chosen for it, and why. A new stateful type must be added here.
+CHOSEN_POLICY = {
+    # The secrets key outlives the stack with the secrets it encrypts (made at run time, not by the stack).
+    ("AWS::KMS::Key", "SecretsEncryption"): "RetainExceptOnCreate",
+    # The topic's key encrypts only the topic, which goes with the stack.
+    ("AWS::KMS::Key", "Notifications"): "Delete",
+    # Locks mean nothing without the stack.
+    ("AWS::DynamoDB::Table", ""): "Delete",
+    # The functions' logs are the record of what they did.
+    ("AWS::Logs::LogGroup", ""): "RetainExceptOnCreate",
+    # Dead-letter and on-failure queues: messages about a stack that no longer exists.
+    ("AWS::SQS::Queue", ""): "Delete",
+    # Only the stack's schedules live in it, and its generated name is the same in every deployment.
+    ("AWS::Scheduler::ScheduleGroup", ""): "Delete",
+    # The trail's logs are audit evidence; the buckets' names are generated, so keeping them blocks no retry.
+    ("AWS::S3::Bucket", ""): "Retain",
+}
+# Properties that make CloudFormation refuse to delete a resource while they are on.
+DELETION_PROTECTION = {
+    "AWS::DynamoDB::Table": "DeletionProtectionEnabled",
+    "AWS::Logs::LogGroup": "DeletionProtectionEnabled",
+}
+# Properties that fix a resource's physical name (generated names differ per create; fixed ones collide).
+NAME_PROPERTIES = {
+    "AWS::KMS::Key": None,
+    "AWS::DynamoDB::Table": "TableName",
+    "AWS::Logs::LogGroup": "LogGroupName",
+    "AWS::SQS::Queue": "QueueName",
+    "AWS::Scheduler::ScheduleGroup": "Name",
+    "AWS::S3::Bucket": "BucketName",
+}
+
+
+@pytest.fixture(scope="module")
+def templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
+    """Every template of the app deployed outside us-east-1 (the main stack and the forwarding stack), with
+    every optional stateful resource switched on (the CloudTrail trail and its buckets)."""
+    outdir = tmp_path_factory.mktemp("cdk-teardown")
+    app = build_app({**cdk_json_context(), "create_cloudtrail_trail": True}, outdir=str(outdir), region="eu-west-1")
+    try:
+        app.synth()
+    except RuntimeError as exc:
+        if "ValidationFailed" not in str(exc):
+            raise
+    found = {
+        path.name.removesuffix(".template.json"): json.loads(path.read_text())
+        for path in outdir.glob("*.template.json")
+    }
+    assert len(found) == 2, sorted(found)
+    return found
+
+
+def _resources(templates: dict[str, dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+    return [(stack, logical_id, r) for stack, t in templates.items() for logical_id, r in t["Resources"].items()]
+
+
+def _chosen(resource_type: str, logical_id: str) -> str | None:
+    for (kind, prefix), policy in CHOSEN_POLICY.items():
+        if kind == resource_type and logical_id.startswith(prefix):
+            return policy
+    return None
+
+
+def test_every_stateful_resource_has_its_chosen_deletion_policy(templates: dict[str, dict[str, Any]]) -> None:
+    # Given every resource of a stateful type in every template
+    stateful = [(s, i, r) for s, i, r in _resources(templates) if r["Type"] in NAME_PROPERTIES]
+    assert {r["Type"] for _, _, r in stateful} == set(NAME_PROPERTIES)
+    for stack, logical_id, resource in stateful:
+        chosen = _chosen(resource["Type"], logical_id)
+        # Then each has the policy chosen for it, on deletion and on replacement alike
+        assert chosen is not None, f"{stack}/{logical_id}: no deletion policy chosen for {resource['Type']}"
+        assert resource.get("DeletionPolicy", "Delete") == chosen, f"{stack}/{logical_id}"
+        replace = "Retain" if chosen == "RetainExceptOnCreate" else chosen
+        assert resource.get("UpdateReplacePolicy", "Delete") == replace, f"{stack}/{logical_id}"
+
+
+def test_nothing_deleted_with_the_stack_is_protected_from_deletion(templates: dict[str, dict[str, Any]]) -> None:
+    # A protected resource with DeletionPolicy Delete fails `make destroy` (DELETE_FAILED) and turns a failed
+    # first create into ROLLBACK_FAILED.
+    for stack, logical_id, resource in _resources(templates):
+        flag = DELETION_PROTECTION.get(resource["Type"])
+        if flag and resource.get("Properties", {}).get(flag):
+            assert resource.get("DeletionPolicy") in ("Retain", "RetainExceptOnCreate"), f"{stack}/{logical_id}"
+
+
+def test_no_resource_kept_through_a_rollback_has_a_fixed_name(templates: dict[str, dict[str, Any]]) -> None:
+    # CloudFormation keeps a `Retain` resource through a failed create's rollback; with a fixed physical name the
+    # retry then fails with "already exists".
+    for stack, logical_id, resource in _resources(templates):
+        if resource.get("DeletionPolicy") != "Retain":
+            continue
+        name_property = NAME_PROPERTIES.get(resource["Type"], "Name")
+        assert name_property is None or name_property not in resource.get("Properties", {}), (
+            f"{stack}/{logical_id} is retained through a rollback and has a fixed name"
+        )
+
+
+def test_the_secrets_key_policy_names_no_role_created_by_the_stack(templates: dict[str, dict[str, Any]]) -> None:
+    # KMS refuses a key policy whose principal is a role IAM has not propagated yet; the account principal
+    # narrowed by aws:PrincipalArn never is.
+    main = templates["IamKeyLifecycle"]["Resources"]
+    for logical_id, resource in main.items():
+        if resource["Type"] != "AWS::KMS::Key":
+            continue
+        for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
+            principals = statement.get("Principal", {}).get("AWS", [])
+            principals = principals if isinstance(principals, list) else [principals]
+            assert not any("Fn::GetAtt" in json.dumps(p) for p in principals), f"{logical_id}: {statement.get('Sid')}"
+    key = next(r for i, r in main.items() if i.startswith("SecretsEncryptionKey"))
+    functions = next(
+        s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Sid"] == "FunctionsUseTheKeyThroughSecretsManager"
+    )
+    roles = functions["Condition"]["ArnEquals"]["aws:PrincipalArn"]
+    assert sorted(r["Fn::GetAtt"][0][: -len("XXXXXXXX")] for r in roles) == [
+        "FunctionsCreateKeysRole",
+        "FunctionsRotateKeysRole",
+    ]
+    assert "kms:ViaService" in functions["Condition"]["StringEquals"]
+
+
+def test_readme_says_what_stays_behind(templates: dict[str, dict[str, Any]]) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("## Deploying to an AWS account", 1)[1].split("\n## ", 1)[0]
+    for kept in ("secrets", "KMS key", "log groups", "trail"):
+        assert kept in section, kept
