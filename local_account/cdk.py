@@ -127,6 +127,10 @@ class CdkCli:
         )
         self.timings.deploy_s = time.perf_counter() - started
 
+    def destroy(self) -> None:
+        """`make destroy`: delete every stack of the app, without a prompt."""
+        self._run(["destroy", "--all", "--app", str(self.output_dir), "--force", "--no-notices"])
+
     def template(self, stack_name: str = STACK_NAME) -> dict[str, Any]:
         """The synthesized template of the stack (as deployed)."""
         path = self.output_dir / f"{stack_name}.template.json"

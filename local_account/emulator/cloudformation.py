@@ -11,6 +11,7 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import Group, IAMBackend, Role, User, iam_backends
+from moto.kms.models import Key as KmsKey
 from moto.scheduler.models import scheduler_backends
 from moto.utilities.utils import get_partition
 
@@ -272,7 +273,13 @@ class CloudFormationSchedule(_NamedResource, CloudFormationModel):
         cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
     ) -> None:
         group_name = cloudformation_json.get("Properties", {}).get("GroupName") or "default"
-        scheduler_backends[account_id][region_name].delete_schedule(group_name, resource_name)
+        backend = scheduler_backends[account_id][region_name]
+        # "Deleting a schedule group deletes all schedules associated with it" (Scheduler API reference,
+        # DeleteScheduleGroup). CloudFormation deletes the schedules first; moto's DeleteStack tries resources in any
+        # order, so a group deleted before its schedules has taken them with it.
+        if group_name != "default" and group_name not in backend.schedule_groups:
+            return
+        backend.delete_schedule(group_name, resource_name)
 
 
 # --- AWS::SSM::Parameter::Value<...> parameters ------------------------------------------------------
@@ -291,8 +298,50 @@ def _parse_ssm_parameter(self: parsing.ResourceMap, value: str, value_type: str)
     return _original_parse_ssm_parameter(self, value, value_type)
 
 
+# --- AWS::KMS::Key ----------------------------------------------------------------------------------------
+# A key policy is a JSON document (GetKeyPolicy returns it as a string). moto stores the template's KeyPolicy object
+# as it is, and its own DescribeKey then fails reading it back.
+_original_key_create = KmsKey.create_from_cloudformation_json
+
+
+def _key_create(
+    cls: type[KmsKey], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
+) -> KmsKey:
+    properties = cloudformation_json.get("Properties", {})
+    if isinstance(properties.get("KeyPolicy"), dict):
+        cloudformation_json = {
+            **cloudformation_json,
+            "Properties": {**properties, "KeyPolicy": _as_json(properties["KeyPolicy"])},
+        }
+    return _original_key_create.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)  # type: ignore[attr-defined,no-any-return]
+
+
+# --- DeleteStack ---------------------------------------------------------------------------------------------
+# "RetainExceptOnCreate ... retains the resource on stack deletion or update" and removes it only when the stack's
+# first create rolls back (CloudFormation User Guide, DeletionPolicy attribute). moto honours `Retain` alone on
+# DeleteStack, so a RetainExceptOnCreate resource (the secrets key, the log groups) would be deleted with the stack.
+_RETAINED_ON_DELETE = ("Retain", "RetainExceptOnCreate")
+_original_delete = parsing.ResourceMap.delete
+
+
+def _delete(self: parsing.ResourceMap) -> None:
+    if not active():
+        _original_delete(self)
+        return
+    retained = {
+        key for key, value in self._resource_json_map.items() if value.get("DeletionPolicy") in _RETAINED_ON_DELETE
+    }
+    hidden = {key: self._resource_json_map.pop(key) for key in retained}
+    try:
+        _original_delete(self)
+    finally:
+        self._resource_json_map.update(hidden)
+
+
 def install() -> None:
     parsing.ResourceMap.parse_ssm_parameter = _parse_ssm_parameter  # type: ignore[method-assign]
+    parsing.ResourceMap.delete = _delete  # type: ignore[method-assign]
+    KmsKey.create_from_cloudformation_json = classmethod(_key_create)  # type: ignore[method-assign,assignment]
     for cls in (Role, User, Group):
         if not hasattr(cls.put_policy, "__wrapped__"):
             cls.put_policy = _json_put_policy(cls.put_policy)  # type: ignore[method-assign]
