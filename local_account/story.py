@@ -317,11 +317,17 @@ class Story:
                 continue
             day = day_number(now, self.start)
             secret_name = SECRET_PREFIX + name
-            version_id = current_versions.get(secret_name)
+            # Read as the README tells consumers to (no stage, no version id): AWS answers the AWSCURRENT version.
+            read = self._read_current_version(name)
+            version_id = read[0] if read else None
             if version_id is None:
-                self.working_key.check(False, f"day {day}: {name} has no AWSCURRENT secret")
+                self.working_key.check(False, f"day {day}: {name} has no readable secret")
                 continue
-            key = self._stored_key(secret_name, version_id)
+            self.working_key.check(
+                version_id == current_versions.get(secret_name),
+                f"day {day}: {name}'s secret read without a stage answered {version_id}, not its AWSCURRENT version",
+            )
+            key = read[1] if read else None
             if not self.working_key.check(key is not None, f"day {day}: {name}'s AWSCURRENT holds no access key"):
                 continue
             assert key is not None
@@ -379,13 +385,18 @@ class Story:
             self._stored[version_id] = StoredKey(version_id, access_key_id, secret_access_key) if valid else None
         return self._stored[version_id]
 
-    def _read_current(self, user_name: str) -> StoredKey | None:
+    def _read_current_version(self, user_name: str) -> tuple[str, StoredKey | None] | None:
+        """The version a consumer gets reading the secret the README's way (no stage, no version id), and its key."""
         secret_name = SECRET_PREFIX + user_name
         try:
-            value = self._secretsmanager.get_secret_value(SecretId=secret_name, VersionStage="AWSCURRENT")
+            value = self._secretsmanager.get_secret_value(SecretId=secret_name)
         except ClientError:
             return None
-        return self._stored_key(secret_name, value["VersionId"])
+        return value["VersionId"], self._stored_key(secret_name, value["VersionId"])
+
+    def _read_current(self, user_name: str) -> StoredKey | None:
+        read = self._read_current_version(user_name)
+        return read[1] if read else None
 
     def _caller_arn(self, key: StoredKey) -> str | None:
         """Who AWS says is calling with this key; asked once per key and moment (a consumer and the check agree)."""

@@ -55,7 +55,7 @@ def _consumers(account: Any) -> None:
     secrets = account.admin_client("secretsmanager")
     for user, _, _ in (*USERS, LATE_USER):
         try:
-            value = secrets.get_secret_value(SecretId=f"temporary-iam-users/{user}", VersionStage="AWSCURRENT")
+            value = secrets.get_secret_value(SecretId=f"temporary-iam-users/{user}")
         except secrets.exceptions.ResourceNotFoundException:
             continue  # not created yet
         account.client("sts", credentials=json.loads(value["SecretString"])).get_caller_identity()

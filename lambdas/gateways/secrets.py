@@ -78,7 +78,7 @@ class SecretsGateway:
         return stages
 
     def ensure(
-        self, name: str, *, description: str, tags: dict[str, str], kms_key_id: str | None = None
+        self, name: str, *, description: str, tags: dict[str, str], kms_key_id: str | None = None, _again: bool = False
     ) -> SecretHandle:
         """The secret exists and is not scheduled for deletion afterwards: created without a value if it was
         missing, restored if it was in its recovery window (a re-created user gets a new version in it)."""
@@ -94,9 +94,11 @@ class SecretsGateway:
             try:
                 created = call(self._client, "CreateSecret", **params)
             except AwsError as exc:
-                if exc.code != "ResourceExistsException":
+                # Made meanwhile (ResourceExistsException) or scheduled for deletion meanwhile (AWS answers
+                # InvalidRequestException): look again, once.
+                if exc.code not in ("ResourceExistsException", "InvalidRequestException") or _again:
                     raise
-                return self.ensure(name, description=description, tags=tags, kms_key_id=kms_key_id)
+                return self.ensure(name, description=description, tags=tags, kms_key_id=kms_key_id, _again=True)
             return SecretHandle(name=name, arn=created["ARN"], origin="created")
         if described.get("DeletedDate"):
             call(self._client, "RestoreSecret", SecretId=name)

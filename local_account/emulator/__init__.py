@@ -15,10 +15,19 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from local_account.emulator import authorization, cloudformation, credentials, performance, server, users
+    from local_account.emulator import (
+        authorization,
+        cloudformation,
+        credentials,
+        performance,
+        secrets,
+        server,
+        users,
+    )
 
     authorization.install()
     users.install()
+    secrets.install()
     credentials.install()
     cloudformation.install()
     server.install()

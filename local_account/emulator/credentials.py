@@ -1,9 +1,11 @@
 """Access keys as AWS authenticates them: an inactive key signs nothing (InvalidClientTokenId), a request it
-signed is not recorded as the key's last use, and temporary credentials stop working when they expire
-(ExpiredToken), on the virtual clock."""
+signed is not recorded as the key's last use, a use shows in GetAccessKeyLastUsed and the credential report only
+after a recording delay, and temporary credentials stop working when they expire (ExpiredToken), on the virtual
+clock."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from moto.core.exceptions import _RESTError
@@ -70,6 +72,36 @@ def _mark_account_as_visited(account_id: str, access_key: str, service: str, reg
     _original_mark_account_as_visited(account_id, access_key, service, region)
 
 
+# AWS does not record a key's use the moment it happens: GetAccessKeyLastUsed and the credential report show it
+# some time later (AWS documents no bound; a few hours is what operators see). The local account models that
+# delay so that no rule of the engine can depend on seeing a use at once. `LocalAccount(last_use_delay=...)` sets it.
+DEFAULT_LAST_USE_DELAY = timedelta(hours=4)
+last_use_delay = DEFAULT_LAST_USE_DELAY
+
+
+def _recorded_last_use(key: iam_models.AccessKey) -> iam_models.AccessKeyLastUsed | None:
+    uses: list[iam_models.AccessKeyLastUsed] = key.__dict__.get("_uses", [])
+    if not uses:
+        return None
+    if not active():
+        return uses[-1]
+    visible_until = utcnow() - last_use_delay
+    return next((use for use in reversed(uses) if use.timestamp <= visible_until), None)
+
+
+def _record_use(key: iam_models.AccessKey, use: iam_models.AccessKeyLastUsed | None) -> None:
+    uses = key.__dict__.setdefault("_uses", [])
+    if use is None:
+        uses.clear()
+        return
+    # Only what can still become visible matters: the newest use older than the delay, and everything after it.
+    visible_until = use.timestamp - last_use_delay
+    while len(uses) > 1 and uses[1].timestamp <= visible_until:
+        uses.pop(0)
+    uses.append(use)
+
+
 def install() -> None:
     access_control.create_access_key = _create_access_key
     iam_models.mark_account_as_visited = _mark_account_as_visited
+    iam_models.AccessKey.last_used = property(_recorded_last_use, _record_use)  # type: ignore[assignment]

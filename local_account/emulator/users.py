@@ -98,7 +98,56 @@ def _create_user(
         for existing in self.users:
             if existing.lower() == user_name.lower():
                 raise EntityAlreadyExists(f"User with name {user_name} already exists.")
+        _check_tags(self, tags or [], existing=[])
     return _original_create_user(self, region_name, user_name, path, tags)
+
+
+# "User names are not distinguished by case" (IAM identifiers): a call naming ALICE acts on alice. moto looks
+# names up exactly.
+_original_get_user = IAMBackend.get_user
+
+
+def _get_user(self: IAMBackend, name: str) -> User:
+    if active() and name not in self.users:
+        match = next((user for key, user in self.users.items() if key.lower() == name.lower()), None)
+        if match is not None:
+            return match
+    return _original_get_user(self, name)
+
+
+# --- Tags on users: moto checks role tags, not user tags -----------------------------------------------------
+# AWS (Tag, IAM quotas): at most 50 tags per user; a key of 1-128 and a value of 0-256 characters, each of
+# [\p{L}\p{Z}\p{N}_.:/=+\-@]; tag keys are case-insensitive.
+MAX_TAGS_PER_USER = 50
+_TAG_PUNCTUATION = frozenset("_.:/=+-@")
+
+
+def _tag_characters_ok(text: str) -> bool:
+    return all(ch.isalnum() or ch.isspace() or ch in _TAG_PUNCTUATION for ch in text)
+
+
+def _check_tags(backend: IAMBackend, tags: list[dict[str, str]], existing: list[dict[str, str]]) -> None:
+    backend._tag_verification(tags)  # count per request, key length and characters, value length, duplicates
+    for tag in tags:
+        if not _tag_characters_ok(tag.get("Value", "")):
+            raise ValidationError(
+                "1 validation error detected: Value at 'tags.X.member.value' failed to satisfy constraint: "
+                "Member must satisfy regular expression pattern: [\\p{L}\\p{Z}\\p{N}_.:/=+\\-@]*"
+            )
+    keys = {tag["Key"].lower() for tag in existing} | {tag["Key"].lower() for tag in tags}
+    if len(keys) > MAX_TAGS_PER_USER:
+        raise LimitExceededException(f"Cannot have more than {MAX_TAGS_PER_USER} tags on a user.")
+
+
+_original_tag_user = IAMBackend.tag_user
+
+
+def _tag_user(self: IAMBackend, name: str, tags: list[dict[str, str]]) -> None:
+    if active():
+        user = self.get_user(name)
+        _check_tags(self, tags, existing=self.tagger.list_tags_for_resource(user.arn)["Tags"])
+        name = user.name
+    _original_tag_user(self, name, tags)
 
 
 # --- Permissions boundaries on users ------------------------------------------------------------------
@@ -209,6 +258,8 @@ def update_service_specific_credential(self: IamResponse) -> ActionResult:
 def install() -> None:
     IAMBackend.delete_user = _delete_user  # type: ignore[method-assign]
     IAMBackend.create_user = _create_user  # type: ignore[method-assign]
+    IAMBackend.get_user = _get_user  # type: ignore[method-assign]
+    IAMBackend.tag_user = _tag_user  # type: ignore[method-assign]
     User.permissions_boundary = property(_boundary)  # type: ignore[attr-defined]
     # ListUsers never returns boundaries (AWS documents it); GetUser and the authorization details do.
     IamResponse.RESPONSE_KEY_PATH_TO_TRANSFORMER["ListUsersResponse.Users.User.PermissionsBoundary"] = (

@@ -204,7 +204,7 @@ def _give_every_credential_kind(account: LocalAccount, user: str) -> None:
 def _current_key(account: LocalAccount, user: str) -> dict[str, Any] | None:
     secrets = account.admin_client("secretsmanager")
     try:
-        value = secrets.get_secret_value(SecretId=f"temporary-iam-users/{user}", VersionStage="AWSCURRENT")
+        value = secrets.get_secret_value(SecretId=f"temporary-iam-users/{user}")
     except ClientError:
         return None
     record: dict[str, Any] = json.loads(value["SecretString"])
@@ -225,17 +225,20 @@ def _key_works_without_use(user: str, record: dict[str, Any]) -> bool:
 
 
 def _stored_key(year: Year, user: str, versions: dict[str, tuple[str, ...]], deleted: bool) -> dict[str, Any] | None:
-    """The key record the user's AWSCURRENT version holds, as GetSecretValue returns it. A version's value never
-    changes, so each version is read once (by its id); a secret scheduled for deletion cannot be read at all."""
+    """The key record a consumer gets reading the user's secret as the README says (no stage, no version id: AWS
+    answers the AWSCURRENT version); None when that is not the one version holding AWSCURRENT. A secret scheduled
+    for deletion cannot be read at all."""
     current = [version for version, stages in versions.items() if "AWSCURRENT" in stages]
     if deleted or len(current) != 1:
         return None
+    secrets = year.account.admin_client("secretsmanager")
+    try:
+        value = secrets.get_secret_value(SecretId=f"temporary-iam-users/{user}")
+    except ClientError:
+        return None
+    if value["VersionId"] != current[0]:
+        return None
     if current[0] not in year.stored:
-        secrets = year.account.admin_client("secretsmanager")
-        try:
-            value = secrets.get_secret_value(SecretId=f"temporary-iam-users/{user}", VersionId=current[0])
-        except ClientError:
-            return None
         year.stored[current[0]] = json.loads(value["SecretString"])
     return year.stored[current[0]]
 

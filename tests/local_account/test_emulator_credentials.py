@@ -4,12 +4,16 @@ virtual clock."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import boto3
 import pytest
+import time_machine
 from botocore.exceptions import ClientError
 from emulator_helpers import REGION, error_code
+
+from local_account.emulator.credentials import last_use_delay
 
 
 @pytest.fixture
@@ -32,17 +36,15 @@ def test_a_deactivated_key_is_refused_and_its_refused_use_is_not_recorded(iam, c
     # When the consumer still signs with it
     with enforced(), pytest.raises(ClientError) as refused:
         boto3.client("sts", region_name=REGION, **consumer_key).get_caller_identity()
-    # Then AWS refuses the credentials, and the key shows no use
+    # Then AWS refuses the credentials, and the key shows no use, even once a use would have been recorded
     assert error_code(refused) == "InvalidClientTokenId"
-    last_used = iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"]
+    with time_machine.travel(datetime.now(UTC) + last_use_delay + timedelta(minutes=1)):
+        last_used = iam.get_access_key_last_used(AccessKeyId=key_id)["AccessKeyLastUsed"]
     assert "LastUsedDate" not in last_used
 
 
 def test_temporary_credentials_stop_working_when_they_expire_on_the_virtual_clock(iam, enforced) -> None:
     import json
-    from datetime import UTC, datetime, timedelta
-
-    import time_machine
 
     # Given a role allowed sts:GetCallerIdentity, assumed for 15 minutes at a virtual moment
     trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "*"}]}
