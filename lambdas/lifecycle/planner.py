@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 from lifecycle.crash import deletion_started, provisioning_unfinished, split_unstored
 from lifecycle.dates import as_utc, format_timestamp, parse_timestamp, whole_days
-from lifecycle.rules import KeyRoles, classify_keys, is_managed, is_unmanaged_in_path
+from lifecycle.rules import LAST_USE_RECORDING_DELAY, KeyRoles, classify_keys, is_managed, is_unmanaged_in_path
 from models.events import CreateUserEvent
 from models.report import Action, ActionKind, Plan, Warning
 from models.settings import Settings
@@ -356,7 +356,8 @@ def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool
             deleted.add(key.access_key_id)
 
     # 3. Active replaced keys: deactivate after the grace, unless still in use (postponed up to the hard cap).
-    deactivate_grace = timedelta(days=settings.deactivate_after_days)
+    # Never sooner than AWS needs to record a use: a use right after the cut-over is then seen before any decision.
+    deactivate_grace = max(timedelta(days=settings.deactivate_after_days), LAST_USE_RECORDING_DELAY)
     max_age = timedelta(days=settings.max_key_age_days)
     deactivating: set[str] = set()
     for key in roles.replaced:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from models.settings import Settings
 from models.snapshot import (
@@ -13,6 +14,10 @@ from models.snapshot import (
     SecretVersionState,
     UserState,
 )
+
+# AWS records a key's use in GetAccessKeyLastUsed and the credential report some hours after the call, not at once
+# (the local account models 4 hours). A replaced key is never judged unused sooner than this after its cut-over.
+LAST_USE_RECORDING_DELAY = timedelta(hours=4)
 
 
 def is_managed(user: UserState, settings: Settings) -> bool:

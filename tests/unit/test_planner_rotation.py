@@ -21,6 +21,7 @@ from snapshot_builders import (
 )
 
 from lifecycle.planner import RequestRefused, plan_rotation
+from lifecycle.rules import LAST_USE_RECORDING_DELAY
 from models.settings import Settings
 from models.snapshot import UserState
 
@@ -222,6 +223,22 @@ def test_a_replaced_key_used_after_the_cut_over_is_postponed_with_a_warning() ->
     # Then it stays active and the postponement is reported against that key
     assert plan.actions == []
     assert [(w.code, w.access_key_id) for w in plan.warnings] == [("deactivation_postponed", OLD)]
+
+
+@pytest.mark.parametrize(
+    ("seconds_past_delay", "deactivates"), [(-1, False), (0, True)], ids=["one-second-before", "exactly-at"]
+)
+def test_without_a_grace_a_replaced_key_waits_for_aws_to_record_its_use(
+    seconds_past_delay: int, deactivates: bool
+) -> None:
+    # Given no deactivation grace, and a use right after the cut-over that AWS has not recorded yet (the key shows
+    # no use): AWS records a use some hours late (LAST_USE_RECORDING_DELAY)
+    delay = LAST_USE_RECORDING_DELAY.total_seconds()
+    subject = rotated_user(cut_over=ago(seconds=delay + seconds_past_delay), old_last_used=None)
+    # When rotation is planned
+    plan = plan_rotation(snapshot(subject), NOW, Settings(deactivate_after_days=0))
+    # Then the key is judged unused only once that use would show
+    assert (steps(plan) == [("alice", "deactivate_key", OLD)]) is deactivates
 
 
 @pytest.mark.parametrize(("age_seconds_past_max", "capped"), [(-1, False), (0, True), (1, True)])
