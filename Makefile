@@ -7,8 +7,10 @@ PY := $(VENV)/bin/python
 CDK := npx --no-install cdk
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export PYTHONDONTWRITEBYTECODE := 1
+# Extra CDK CLI arguments for diff, deploy and destroy, e.g. CDK_ARGS="--require-approval never" in a pipeline.
+CDK_ARGS ?=
 
-.PHONY: crash-sweep help install test lint format typecheck unit infra e2e demo synth diff deploy destroy bench report clean
+.PHONY: crash-sweep help install template-checks test lint format typecheck unit infra e2e demo synth diff deploy destroy bench report clean
 
 help:
 	@echo "make demo      deploy into a local emulated account and run a simulated year of schedules"
@@ -29,6 +31,18 @@ node_modules/.installed: package.json package-lock.json
 
 install: $(VENV)/.installed node_modules/.installed
 
+# checkov in a virtualenv of its own: its pinned dependencies clash with the project's.
+CHECKOV_VENV := .venv-checkov
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+# cfn-lint and checkov over every template the app can deploy; a new finding fails the build.
+template-checks: install $(CHECKOV_VENV)/.installed
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tools.template_checks --out cdk.out/template-checks \
+		--checkov $(CHECKOV_VENV)/bin/checkov
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
@@ -42,7 +56,7 @@ typecheck: $(VENV)/.installed
 
 # The e2e tests run in a pytest process of their own: the local account holds a virtual clock for the whole
 # session, which must not leak into other tests sharing a worker.
-test: install lint typecheck
+test: install lint typecheck template-checks
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
 
@@ -65,15 +79,15 @@ synth: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) synth --quiet
 
 diff: install
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) diff
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) diff $(CDK_ARGS)
 
 # Every stack of the app: the main one in your profile's region and, outside us-east-1, the one that forwards
 # IAM's events from us-east-1 to it (deployed after the main stack).
 deploy: install
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy --all
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) deploy --all $(CDK_ARGS)
 
 destroy: install
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy --all
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) destroy --all $(CDK_ARGS)
 
 bench: $(VENV)/.installed
 	$(PY) -m bench.run --out bench-out
@@ -82,4 +96,4 @@ report: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tools/inventory_report.py
 
 clean:
-	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache
+	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV)

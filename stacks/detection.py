@@ -20,7 +20,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from lifecycle.classify import CLOUDTRAIL_DETAIL_TYPE, WATCHED_EVENTS
-from stacks.nag import acknowledge
+from stacks.nag import acknowledge, acknowledge_checkov
 
 IAM_EVENTS_REGION = "us-east-1"
 
@@ -64,6 +64,12 @@ def _dead_letter_queue(scope: Construct, construct_id: str, reason: str) -> sqs.
         retention_period=Duration.days(14),
     )
     acknowledge(queue, "SQS3", reason)
+    acknowledge_checkov(
+        queue,
+        "CKV_AWS_27",
+        "Encrypted with SQS-managed keys (SSE-SQS); EventBridge cannot deliver to a queue under the AWS managed "
+        "key alias/aws/sqs, whose policy it cannot be granted.",
+    )
     return queue
 
 
@@ -121,6 +127,11 @@ class ChangeDetection(Construct):
             "S1",
             "This bucket holds the server access logs of the trail bucket; logging it into itself would loop.",
         )
+        acknowledge_checkov(
+            access_logs,
+            "CKV_AWS_18",
+            "This bucket holds the server access logs of the trail bucket; logging it into itself would loop.",
+        )
         bucket = s3.Bucket(
             self,
             "TrailBucket",
@@ -133,7 +144,7 @@ class ChangeDetection(Construct):
             server_access_logs_prefix="trail-bucket/",
             removal_policy=RemovalPolicy.RETAIN,
         )
-        return cloudtrail.Trail(
+        trail = cloudtrail.Trail(
             self,
             "Trail",
             bucket=bucket,
@@ -142,6 +153,13 @@ class ChangeDetection(Construct):
             enable_file_validation=True,
             management_events=cloudtrail.ReadWriteType.WRITE_ONLY,
         )
+        acknowledge_checkov(
+            trail,
+            "CKV_AWS_35",
+            "An optional trail for accounts without one, delivering to a private bucket encrypted with SSE-S3 and "
+            "validated log files; accounts with an organization trail keep theirs (create_cloudtrail_trail false).",
+        )
+        return trail
 
 
 class IamEventsForwarding(Construct):

@@ -336,6 +336,13 @@ def test_each_function_role_holds_exactly_its_statements(default_synth: Synth, f
             [default_synth.arn("AWS::DynamoDB::Table", "UserLocksTable")],
         )
         expected[_key(lock)] = lock
+        lock_key = allow(
+            "UseTheLockTableKeyThroughDynamoDb",
+            ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+            [default_synth.arn("AWS::KMS::Key", "UserLocksKey")],
+            {"StringEquals": {"kms:ViaService": "dynamodb.${AWS::Region}.amazonaws.com"}},
+        )
+        expected[_key(lock_key)] = lock_key
     assert sorted(actual) == sorted(expected)
     for key, statement in expected.items():
         assert actual[key] == statement, key

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from stack_template import FUNCTIONS, Synth, render
 
+from stacks.functions import SECRET_KEY_FIELD_PATTERN
 from stacks.monitoring import LIFECYCLE_METRICS
 
 pytestmark = pytest.mark.xdist_group("synth")
@@ -69,11 +71,47 @@ def test_log_groups_mask_aws_secret_keys(default_synth: Synth, name: str) -> Non
     # Given a function's log group
     log_group = default_synth.properties("AWS::Logs::LogGroup", f"Functions{FUNCTIONS[name]}Logs")
     policy = render(log_group["DataProtectionPolicy"])
-    identifier = "arn:${AWS::Partition}:dataprotection::aws:data-identifier/AwsSecretKey"
-    # Then its data protection policy audits and masks the AwsSecretKey managed data identifier
+    identifiers = ["arn:${AWS::Partition}:dataprotection::aws:data-identifier/AwsSecretKey", "SecretAccessKeyField"]
+    # Then its data protection policy audits and masks the AwsSecretKey managed data identifier and the custom one
+    # for the field as SDKs name it
     operations = {next(iter(st["Operation"])): st["DataIdentifier"] for st in policy["Statement"]}
-    assert operations == {"Audit": [identifier], "Deidentify": [identifier]}
+    assert operations == {"Audit": identifiers, "Deidentify": identifiers}
     assert policy["Statement"][1]["Operation"]["Deidentify"] == {"MaskConfig": {}}
+    assert policy["Configuration"]["CustomDataIdentifier"] == [
+        {"Name": "SecretAccessKeyField", "Regex": SECRET_KEY_FIELD_PATTERN}
+    ]
+    # And the log group is encrypted with the stack's logs key
+    assert render(log_group["KmsKeyId"]) == default_synth.arn("AWS::KMS::Key", "FunctionsLogsKey")
+
+
+SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"  # AWS's documented example secret access key
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        f'{{"SecretAccessKey": "{SECRET}"}}',
+        f"'SecretAccessKey': '{SECRET}'",
+        f'{{"secret_access_key": "{SECRET}"}}',
+        f"AWS_SECRET_ACCESS_KEY={SECRET}",
+        f"secret-access-key: {SECRET}",
+    ],
+    ids=["boto-json", "boto-repr", "key-record", "environment", "yaml"],
+)
+def test_the_custom_identifier_masks_the_secret_key_field_as_sdks_and_records_name_it(line: str) -> None:
+    # CloudWatch Logs custom data identifiers are regular expressions; the managed AwsSecretKey one needs a keyword
+    # within 30 characters (aws_secret_access_key, credentials, secret access key, secret key, set-awscredential)
+    match = re.search(SECRET_KEY_FIELD_PATTERN, line)
+    assert match is not None and SECRET in match.group(0)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [f"AccessKeyId: AKIAIOSFODNN7EXAMPLE, session {SECRET}", '{"SecretAccessKey": "short"}'],
+    ids=["no-field-name", "not-a-key"],
+)
+def test_the_custom_identifier_leaves_other_lines_alone(line: str) -> None:
+    assert re.search(SECRET_KEY_FIELD_PATTERN, line) is None
 
 
 def test_dashboard_shows_functions_and_lifecycle_metrics(default_synth: Synth) -> None:

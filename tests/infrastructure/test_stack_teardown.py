@@ -21,8 +21,11 @@ from stacks.config import cdk_json_context
 CHOSEN_POLICY = {
     # The secrets key outlives the stack with the secrets it encrypts (made at run time, not by the stack).
     ("AWS::KMS::Key", "SecretsEncryption"): "RetainExceptOnCreate",
-    # The topic's key encrypts only the topic, which goes with the stack.
+    # The topic's and the lock table's keys encrypt only what goes with the stack.
     ("AWS::KMS::Key", "Notifications"): "Delete",
+    ("AWS::KMS::Key", "UserLocks"): "Delete",
+    # The log groups' key lives as long as the log groups.
+    ("AWS::KMS::Key", "FunctionsLogsKey"): "RetainExceptOnCreate",
     # Locks mean nothing without the stack.
     ("AWS::DynamoDB::Table", ""): "Delete",
     # The functions' logs are the record of what they did.
