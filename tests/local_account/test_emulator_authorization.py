@@ -172,7 +172,9 @@ def test_conditions_are_judged_on_allows_and_on_denies(users, principal, enforce
         with pytest.raises(ClientError) as other_value:
             caller.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "red"}])
         with pytest.raises(ClientError) as denied_key:
-            caller.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "blue"}, {"Key": "managed-by", "Value": "x"}])
+            caller.tag_user(
+                UserName="alice", Tags=[{"Key": "team", "Value": "blue"}, {"Key": "managed-by", "Value": "x"}]
+            )
     # Then only the first is allowed, as AWS allows it
     assert error_code(other_value) == "AccessDenied"
     assert error_code(denied_key) == "AccessDenied"
