@@ -15,7 +15,15 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from local_account.emulator import authorization, cloudformation, credentials, performance, server, users
+    from local_account.emulator import (  # noqa: F401 (alarms: CloudFormation resource types)
+        alarms,
+        authorization,
+        cloudformation,
+        credentials,
+        performance,
+        server,
+        users,
+    )
 
     authorization.install()
     users.install()
