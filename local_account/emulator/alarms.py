@@ -156,7 +156,7 @@ class CloudFormationAlarm(CloudFormationModel):
             threshold=float(p.get("Threshold", 0)),
             statistic=p.get("Statistic"),
             description=p.get("AlarmDescription"),
-            dimensions=[{"name": d["Name"], "value": d["Value"]} for d in p.get("Dimensions", [])],
+            dimensions=list(p.get("Dimensions", [])),
             alarm_actions=list(p.get("AlarmActions", [])),
             ok_actions=list(p.get("OKActions", [])),
             insufficient_data_actions=list(p.get("InsufficientDataActions", [])),

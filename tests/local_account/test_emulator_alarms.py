@@ -52,6 +52,7 @@ def template(*statements: dict[str, Any]) -> str:
                     "Properties": {
                         "Namespace": "AWS/Lambda",
                         "MetricName": "Errors",
+                        "Dimensions": [{"Name": "FunctionName", "Value": "rotate-keys"}],
                         "Statistic": "Sum",
                         "Period": 300,
                         "EvaluationPeriods": 1,
