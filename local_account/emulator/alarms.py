@@ -7,7 +7,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from moto.cloudwatch.models import Alarm, Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 from moto.core.common_models import CloudFormationModel
@@ -99,9 +99,10 @@ def _queries(metrics: list[dict[str, Any]]) -> list[MetricDataQuery] | None:
         queries.append(
             MetricDataQuery(
                 query_id=metric["Id"],
-                label=metric.get("Label"),
-                period=metric.get("Period"),
-                return_data=metric.get("ReturnData"),
+                # Absent fields stay None, as moto's own PutMetricAlarm leaves them.
+                label=cast(str, metric.get("Label")),
+                period=cast(str, metric.get("Period")),
+                return_data=cast(str, metric.get("ReturnData")),
                 expression=metric.get("Expression"),
                 metric_stat=metric_stat,
             )
@@ -199,7 +200,7 @@ def run_alarm_actions(account_id: str, region: str, alarm_name: str, previous_st
         allowed = topic is not None and service_may(
             CLOUDWATCH, "sns:Publish", arn, topic._policy_json, account=account_id, source_arn=alarm.alarm_arn
         )
-        if allowed:
+        if allowed and topic is not None:
             topic.publish(json.dumps(_message(alarm, previous_state, account_id, region)), subject=_subject(alarm))
         ran.append(AlarmAction(arn, allowed))
     return ran

@@ -348,7 +348,7 @@ def _caller(request: IAMRequestBase) -> tuple[str, list[Statement] | None]:
         role = backend.get_role(key._owner_role_name)
         arn, boundary_arn = str(role.arn), role.permissions_boundary_arn
     else:
-        user = backend.get_user(key._owner_user_name)  # type: ignore[union-attr]
+        user = backend.get_user(key._owner_user_name)
         arn, boundary_arn = str(user.arn), getattr(user, "permissions_boundary_arn", None)
     if not boundary_arn:
         return arn, None
