@@ -212,6 +212,23 @@ def test_secret_kms_key_and_force_delete_are_judged_from_the_request(aws, princi
     assert error_code(other_key) == error_code(forced) == "AccessDeniedException"
 
 
+def test_a_secrets_resource_tag_is_its_current_tag(aws, principal, enforced) -> None:
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    secrets.create_secret(Name="temporary-iam-users/a", SecretString="{}", Tags=[{"Key": "owner", "Value": "a"}])
+    secrets.create_secret(Name="temporary-iam-users/b", SecretString="{}", Tags=[{"Key": "owner", "Value": "b"}])
+    caller = principal(
+        allow(
+            "secretsmanager:DescribeSecret",
+            SECRETS,
+            Condition={"StringEquals": {"secretsmanager:ResourceTag/owner": "a", "aws:ResourceTag/owner": "a"}},
+        )
+    ).client("secretsmanager")
+    with enforced():
+        caller.describe_secret(SecretId="temporary-iam-users/a")
+        with pytest.raises(ClientError):
+            caller.describe_secret(SecretId="temporary-iam-users/b")
+
+
 def test_put_events_is_judged_by_every_entrys_source(aws, principal, enforced) -> None:
     bus = f"arn:aws:events:{REGION}:{ACCOUNT}:event-bus/default"
     caller = principal(
