@@ -82,22 +82,27 @@ def _statements(document: Any) -> list[Statement]:
 
 
 def _principal_matches(statement: Statement, principal: tuple[str, str], account: str) -> bool:
-    """Whether a resource policy statement's Principal names the caller: `*`, its ARN, its account (which,
-    for a Deny, takes in every principal of the account) or, for a service, the service's name."""
+    """Whether a resource policy statement's Principal names the caller: `*`, its ARN, its account or, for a
+    service, the service's name. Naming the caller's account takes in all its principals for a Deny, and for
+    an Allow only from another account (which the caller's own identity policies must allow too): in the
+    resource's own account, an allow to the account root delegates to IAM and grants nothing by itself."""
     named = statement.get("Principal")
     if named == "*":
         return True
     if not isinstance(named, dict):
         return False
     kind, arn = principal
+    caller_account = arn.split(":")[4] if kind == "AWS" else ""
     for key, values in named.items():
         values = values if isinstance(values, list) else [values]
         if key == "AWS" and "*" in values:
             return True  # {"AWS": "*"} is the same as "*": every principal, services included
         if key == kind and arn in values:
             return True
-        in_account = account in values or f"arn:aws:iam::{account}:root" in values
-        if key == "AWS" and kind == "AWS" and statement.get("Effect") == "Deny" and in_account:
+        names_account = caller_account in values or any(
+            str(v).startswith("arn:") and str(v).endswith(f":iam::{caller_account}:root") for v in values
+        )
+        if key == "AWS" and names_account and (statement.get("Effect") == "Deny" or caller_account != account):
             return True
     return False
 
@@ -307,6 +312,11 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
     context = request_context(self, _current_response.get(), principal_arn)
     policies = [_statements(IAMPolicy(policy)._policy_json) for policy in self._access_key.collect_policies()]
     resource_policy = _resource_policy(self, resource)
+    # A request for another account's resource needs an allow on both sides: the caller's identity policies
+    # and the resource's policy (AWS: "Cross-account policy evaluation logic").
+    cross_account = _resource_account(resource) not in ("", self.account_id)
+    if cross_account:
+        context["aws:resourceaccount"] = [_resource_account(resource)]
     for action in _authorized_actions(self._action, context):
         identity = [judge(statements, action, resource, context) for statements in policies]
         within_boundary = PermissionResult.PERMITTED if boundary is None else judge(boundary, action, resource, context)
@@ -318,9 +328,11 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
         if PermissionResult.DENIED in (*identity, within_boundary, by_resource):
             self._action = action
             self._raise_access_denied()
-        permitted = (
-            PermissionResult.PERMITTED in identity and within_boundary == PermissionResult.PERMITTED
-        ) or by_resource == PermissionResult.PERMITTED
+        by_identity = PermissionResult.PERMITTED in identity and within_boundary == PermissionResult.PERMITTED
+        if cross_account:
+            permitted = by_identity and by_resource == PermissionResult.PERMITTED
+        else:
+            permitted = by_identity or by_resource == PermissionResult.PERMITTED
         if not permitted:
             self._action = action
             self._raise_access_denied()
@@ -356,11 +368,17 @@ def _caller(request: IAMRequestBase) -> tuple[str, list[Statement] | None]:
     return arn, (_statements(IAMPolicy(policy)._policy_json) if policy is not None else [])
 
 
+def _resource_account(resource: str) -> str:
+    parts = resource.split(":")
+    return parts[4] if resource.startswith("arn:") and len(parts) > 5 else ""
+
+
 def _resource_policy(request: IAMRequestBase, resource: str) -> list[Statement] | None:
-    """The resource-based policy AWS also judges the request by: a topic's access policy."""
-    if request._service != "sns" or not resource.startswith("arn:"):
+    """The resource-based policy AWS also judges the request by: a topic's access policy (the topic may be
+    another account's: moto's SNS finds a topic by its ARN's account)."""
+    if request._service != "sns" or not _resource_account(resource):
         return None
-    topic = sns_backends[request.account_id][resource.split(":")[3]].topics.get(resource)
+    topic = sns_backends[_resource_account(resource)][resource.split(":")[3]].topics.get(resource)
     return None if topic is None else _statements(topic._policy_json)
 
 
@@ -370,6 +388,9 @@ def service_may(service: str, action: str, resource: str, policy: Any, *, accoun
     service principal has no identity policies: only the resource policy can allow it."""
     context = {
         "aws:sourceaccount": [account],
+        # The older key SNS's default topic policy is written with (`AWS:SourceOwner` = the topic's account),
+        # set by the services that publish for a resource of theirs, as aws:SourceAccount is.
+        "aws:sourceowner": [account],
         "aws:sourcearn": [source_arn],
         "aws:resourceaccount": [account],
         "aws:principalservicename": [service],

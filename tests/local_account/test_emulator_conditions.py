@@ -10,6 +10,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from emulator_helpers import ACCOUNT, REGION, allow, error_code, policy
+from moto.sns.models import sns_backends
 
 from local_account.emulator.authorization import service_may
 from local_account.emulator.conditions import UnsupportedConditionError, conditions_hold
@@ -349,10 +350,21 @@ def test_a_service_principal_may_publish_only_as_the_topic_policy_allows(topic) 
         "cloudwatch.amazonaws.com", "sns:Publish", topic, with_grant, account="210987654321", source_arn=other
     )
     assert not service_may("events.amazonaws.com", "sns:Publish", topic, with_grant, account=ACCOUNT, source_arn=alarm)
+    # SNS's default policy lets the topic's own account publish ("AWS:SourceOwner" = the account), services
+    # acting for its resources included: a policy that replaces it must say so itself.
     default = json.loads(
         boto3.client("sns", region_name=REGION).get_topic_attributes(TopicArn=topic)["Attributes"]["Policy"]
     )
-    assert not service_may("cloudwatch.amazonaws.com", "sns:Publish", topic, default, account=ACCOUNT, source_arn=alarm)
+    assert service_may("cloudwatch.amazonaws.com", "sns:Publish", topic, default, account=ACCOUNT, source_arn=alarm)
+    assert not service_may(
+        "cloudwatch.amazonaws.com", "sns:Publish", topic, default, account="210987654321", source_arn=other
+    )
+    tls_only = json.loads(
+        policy(deny("sns:Publish", topic, Principal="*", Condition={"Bool": {"aws:SecureTransport": "false"}}))
+    )
+    assert not service_may(
+        "cloudwatch.amazonaws.com", "sns:Publish", topic, tls_only, account=ACCOUNT, source_arn=alarm
+    )
 
 
 def test_the_topic_policy_can_allow_or_deny_an_iam_principal(topic, principal, enforced) -> None:
@@ -374,3 +386,48 @@ def test_the_topic_policy_can_allow_or_deny_an_iam_principal(topic, principal, e
         with pytest.raises(ClientError) as refused:
             denied.client("sns").publish(TopicArn=topic, Message="denied by the topic policy")
     assert error_code(refused) == "AuthorizationError"
+
+
+OTHER_ACCOUNT = "210987654321"
+
+
+def test_another_accounts_caller_needs_the_topic_policy_and_its_own_policy(
+    topic, enforced, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cross-account policy evaluation logic: the request must be allowed by an identity policy in the caller's
+    account AND by the resource policy of the topic's account. SNS's default topic policy allows only the
+    topic's own account (AWS:SourceOwner), so another account's caller is refused until the policy names it."""
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", OTHER_ACCOUNT)
+    iam = boto3.client("iam", region_name=REGION)
+    sessions = []
+    for name, statements in (("publisher", [allow("sns:Publish", topic)]), ("no-identity-policy", [])):
+        iam.create_user(UserName=name)
+        if statements:
+            iam.put_user_policy(UserName=name, PolicyName="under-test", PolicyDocument=policy(*statements))
+        key = iam.create_access_key(UserName=name)["AccessKey"]
+        sessions.append(
+            boto3.Session(
+                aws_access_key_id=key["AccessKeyId"], aws_secret_access_key=key["SecretAccessKey"], region_name=REGION
+            ).client("sns")
+        )
+    monkeypatch.delenv("MOTO_ACCOUNT_ID")
+    publisher, without_identity_policy = sessions
+    sns = boto3.client("sns", region_name=REGION)
+    with enforced():
+        with pytest.raises(ClientError) as by_default:
+            publisher.publish(TopicArn=topic, Message="the default policy is for the topic's own account")
+    assert error_code(by_default) == "AuthorizationError"
+    sns.set_topic_attributes(
+        TopicArn=topic,
+        AttributeName="Policy",
+        AttributeValue=policy(
+            {"Effect": "Allow", "Principal": {"AWS": OTHER_ACCOUNT}, "Action": "sns:Publish", "Resource": topic}
+        ),
+    )
+    with enforced():
+        publisher.publish(TopicArn=topic, Message="allowed on both sides")
+        with pytest.raises(ClientError) as one_side:
+            without_identity_policy.publish(TopicArn=topic, Message="allowed by the topic policy only")
+    assert error_code(one_side) == "AuthorizationError"
+    sent = sns_backends[ACCOUNT][REGION].topics[topic].sent_notifications
+    assert [message for _, message, *_ in sent] == ["allowed on both sides"]
