@@ -413,9 +413,8 @@ def test_another_accounts_caller_needs_the_topic_policy_and_its_own_policy(
     monkeypatch.delenv("MOTO_ACCOUNT_ID")
     publisher, without_identity_policy = sessions
     sns = boto3.client("sns", region_name=REGION)
-    with enforced():
-        with pytest.raises(ClientError) as by_default:
-            publisher.publish(TopicArn=topic, Message="the default policy is for the topic's own account")
+    with enforced(), pytest.raises(ClientError) as by_default:
+        publisher.publish(TopicArn=topic, Message="the default policy is for the topic's own account")
     assert error_code(by_default) == "AuthorizationError"
     sns.set_topic_attributes(
         TopicArn=topic,
