@@ -37,6 +37,7 @@ from local_account.trail import GLOBAL_SERVICES
 from stacks.powertools import pinned_version
 
 if TYPE_CHECKING:
+    from local_account.emulator.alarms import AlarmAction
     from local_account.trail import Trail
 
 ACCOUNT_ID = "123456789012"
@@ -658,6 +659,19 @@ class LocalAccount:
                     # EventBridge puts a cross-Region event with the target's role; without the right, it fails.
                     log.warning("rule %s: role %s may not put events on %s", rule.name, target.role_arn, target.arn)
         return delivered
+
+    def set_alarm_state(
+        self, alarm_name: str, state: str, reason: str = "Set in the local account"
+    ) -> list[AlarmAction]:
+        """Set a deployed alarm's state (SetAlarmState, as the administrator) and run what CloudWatch runs on a
+        change of state, which the emulator does not: each SNS action published as cloudwatch.amazonaws.com,
+        delivered only if the topic's access policy allows it. Returns each action with whether it arrived."""
+        from local_account.emulator.alarms import run_alarm_actions
+
+        cloudwatch = self.admin_client("cloudwatch")
+        previous = cloudwatch.describe_alarms(AlarmNames=[alarm_name])["MetricAlarms"][0]["StateValue"]
+        cloudwatch.set_alarm_state(AlarmName=alarm_name, StateValue=state, StateReason=reason)
+        return run_alarm_actions(self.account_id, self.region, alarm_name, previous)
 
     def create_root_access_key(self) -> dict[str, Any]:
         """Give the account root user an access key (Security Hub IAM.4's finding). It shows where AWS shows it,

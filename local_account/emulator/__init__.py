@@ -15,7 +15,8 @@ def install() -> None:
     global _installed
     if _installed:
         return
-    from local_account.emulator import (
+    from local_account.emulator import (  # noqa: F401 (alarms: CloudFormation resource types)
+        alarms,
         authorization,
         cloudformation,
         credentials,

@@ -3,20 +3,26 @@ topics by name prefix. moto judges most requests against the resource `*`, so sc
 
 from __future__ import annotations
 
+import json
 import re
+from contextvars import ContextVar
 from functools import lru_cache
 from typing import Any
 
 from botocore.awsrequest import AWSRequest
+from moto.core.authorization import ActionAuthenticatorMixin
 from moto.core.exceptions import AccessDeniedError, JsonRESTError, _RESTError
 from moto.dynamodb.responses import DynamoHandler
 from moto.events.responses import EventsHandler
-from moto.iam.access_control import IAMPolicyStatement, IAMRequest, IAMRequestBase, PermissionResult
+from moto.iam.access_control import AssumedRoleAccessKey, IAMPolicy, IAMRequest, IAMRequestBase, PermissionResult
 from moto.iam.responses import IamResponse
 from moto.kms.responses import KmsResponse
 from moto.secretsmanager.responses import SecretsManagerResponse
+from moto.sns.models import sns_backends
 from moto.sns.responses import SNSResponse
 
+from local_account.emulator.conditions import Context, conditions_hold
+from local_account.emulator.context import request_context
 from local_account.emulator.fidelity import active
 
 # IAM actions whose resource is the group even though the request also names a user.
@@ -64,43 +70,78 @@ def _element_matches(statement: dict[str, Any], element: str, value: str) -> boo
     return any(aws_matches(p, value, case_sensitive=case_sensitive) for p in patterns)
 
 
-_original_is_action_permitted = IAMPolicyStatement.is_action_permitted
+# The policies of one request, with the principal and the request context they are judged in.
+Statement = dict[str, Any]
 
 
-def _is_action_permitted(
-    self: IAMPolicyStatement,
-    action: str,
-    resource: str = "*",
-    principal: str | None = None,
-    incoming_condition_values: dict[str, str] | None = None,
-) -> PermissionResult:
-    """An identity-policy statement judged like AWS: wildcards, NotAction/NotResource; conditions unjudged.
+def _statements(document: Any) -> list[Statement]:
+    if isinstance(document, str):
+        document = json.loads(document)
+    statements = document.get("Statement", [])
+    return statements if isinstance(statements, list) else [statements]
 
-    Condition keys (request tags, resource tags, boundaries) are not evaluated here. A condition is read
-    as satisfied on Allow and as not satisfied on Deny, so the local account never denies what AWS would
-    allow; the conditions themselves are asserted on the synthesized template by the stack's tests.
-    """
-    if not active() or principal is not None:
-        # Trust policies (sts:AssumeRole) keep moto's evaluation.
-        return _original_is_action_permitted(self, action, resource, principal, incoming_condition_values)
-    statement = self._statement
+
+def _principal_matches(statement: Statement, principal: tuple[str, str], account: str) -> bool:
+    """Whether a resource policy statement's Principal names the caller: `*`, its ARN, its account or, for a
+    service, the service's name. Naming the caller's account takes in all its principals for a Deny, and for
+    an Allow only from another account (which the caller's own identity policies must allow too): in the
+    resource's own account, an allow to the account root delegates to IAM and grants nothing by itself."""
+    named = statement.get("Principal")
+    if named == "*":
+        return True
+    if not isinstance(named, dict):
+        return False
+    kind, arn = principal
+    caller_account = arn.split(":")[4] if kind == "AWS" else ""
+    for key, values in named.items():
+        values = values if isinstance(values, list) else [values]
+        if key == "AWS" and "*" in values:
+            return True  # {"AWS": "*"} is the same as "*": every principal, services included
+        if key == kind and arn in values:
+            return True
+        names_account = caller_account in values or any(
+            str(v).startswith("arn:") and str(v).endswith(f":iam::{caller_account}:root") for v in values
+        )
+        if key == "AWS" and names_account and (statement.get("Effect") == "Deny" or caller_account != account):
+            return True
+    return False
+
+
+def statement_applies(
+    statement: Statement, action: str, resource: str, context: Context, principal: tuple[str, str] | None = None
+) -> bool:
+    """Whether a statement covers the request: action, resource, (resource policies) principal, conditions.
+    Wildcards as AWS's: `*` and `?` only, actions without regard to case."""
     if "NotAction" in statement:
-        concerned = not _element_matches(statement, "NotAction", action)
-    else:
-        concerned = _element_matches(statement, "Action", action)
-    if not concerned:
-        return PermissionResult.NEUTRAL
+        if _element_matches(statement, "NotAction", action):
+            return False
+    elif not _element_matches(statement, "Action", action):
+        return False
     if "NotResource" in statement:
-        resource_matches = not _element_matches(statement, "NotResource", resource)
-    elif "Resource" in statement:
-        resource_matches = _element_matches(statement, "Resource", resource)
-    else:
-        resource_matches = True
-    if not resource_matches:
-        return PermissionResult.NEUTRAL
-    if statement.get("Effect") == "Deny":
-        return PermissionResult.NEUTRAL if statement.get("Condition") else PermissionResult.DENIED
-    return PermissionResult.PERMITTED
+        if _element_matches(statement, "NotResource", resource):
+            return False
+    elif "Resource" in statement and not _element_matches(statement, "Resource", resource):
+        return False
+    if principal is not None and not _principal_matches(statement, principal, _context_account(context)):
+        return False
+    return conditions_hold(statement.get("Condition"), context)
+
+
+def _context_account(context: Context) -> str:
+    return next(iter(context.get("aws:resourceaccount", ())), "")
+
+
+def judge(
+    statements: list[Statement], action: str, resource: str, context: Context, principal: tuple[str, str] | None = None
+) -> PermissionResult:
+    """One policy's verdict: DENIED on an explicit deny, PERMITTED on an allow, NEUTRAL otherwise."""
+    allowed = False
+    for statement in statements:
+        if statement_applies(statement, action, resource, context, principal):
+            if statement.get("Effect") == "Deny":
+                return PermissionResult.DENIED
+            allowed = True
+    return PermissionResult.PERMITTED if allowed else PermissionResult.NEUTRAL
 
 
 def _iam_user_arn(response: IamResponse, user_name: str, path: str | None = None) -> str:
@@ -244,11 +285,118 @@ def _is_json_protocol(signing_name: str) -> bool:
 _QUERY_ACCESS_DENIED_CODES = {"sns": "AuthorizationError"}
 
 _original_check_action_permitted = IAMRequestBase.check_action_permitted
+_original_authorize = ActionAuthenticatorMixin._authenticate_and_authorize_normal_action
+# The service response being authorized: its parameters and backend give the request context.
+_current_response: ContextVar[Any] = ContextVar("authorized_response", default=None)
+
+
+def _authorize(self: Any, resource: str = "*") -> None:
+    token = _current_response.set(self)
+    try:
+        _original_authorize(self, resource)
+    finally:
+        _current_response.reset(token)
 
 
 def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
+    """AWS's policy evaluation logic for a request in one account: an explicit deny in any policy wins;
+    otherwise an identity policy allow within the caller's permissions boundary (the intersection of the
+    two), or an allow in the resource's own policy (SNS topics), permits the request."""
     self._judged_resource = resource  # type: ignore[attr-defined]
-    _original_check_action_permitted(self, resource)
+    if not active():
+        _original_check_action_permitted(self, resource)
+        return
+    if self._action == "sts:GetCallerIdentity":  # always allowed, even under an explicit deny
+        return
+    principal_arn, boundary = _caller(self)
+    context = request_context(self, _current_response.get(), principal_arn)
+    policies = [_statements(IAMPolicy(policy)._policy_json) for policy in self._access_key.collect_policies()]
+    resource_policy = _resource_policy(self, resource)
+    # A request for another account's resource needs an allow on both sides: the caller's identity policies
+    # and the resource's policy (AWS: "Cross-account policy evaluation logic").
+    cross_account = _resource_account(resource) not in ("", self.account_id)
+    if cross_account:
+        context["aws:resourceaccount"] = [_resource_account(resource)]
+    for action in _authorized_actions(self._action, context):
+        identity = [judge(statements, action, resource, context) for statements in policies]
+        within_boundary = PermissionResult.PERMITTED if boundary is None else judge(boundary, action, resource, context)
+        by_resource = (
+            PermissionResult.NEUTRAL
+            if resource_policy is None
+            else judge(resource_policy, action, resource, context, ("AWS", principal_arn))
+        )
+        if PermissionResult.DENIED in (*identity, within_boundary, by_resource):
+            self._action = action
+            self._raise_access_denied()
+        by_identity = PermissionResult.PERMITTED in identity and within_boundary == PermissionResult.PERMITTED
+        if cross_account:
+            permitted = by_identity and by_resource == PermissionResult.PERMITTED
+        else:
+            permitted = by_identity or by_resource == PermissionResult.PERMITTED
+        if not permitted:
+            self._action = action
+            self._raise_access_denied()
+    if self._is_assuming_role_operation(resource) and not self._check_role_trust_relationship(resource):
+        self._raise_access_denied()
+
+
+def _authorized_actions(action: str, context: Context) -> list[str]:
+    """The IAM actions one API call is authorized as. The Service Authorization Reference's operations table
+    maps the CreateUser operation to "iam:CreateUser" and "iam:TagUser" (Access level: Tagging, Write) and to
+    nothing else: a CreateUser with Tags needs iam:TagUser too, while one with a PermissionsBoundary is not
+    authorized as iam:PutUserPermissionsBoundary (the boundary is judged by CreateUser's own
+    iam:PermissionsBoundary condition key)."""
+    if action == "iam:CreateUser" and "aws:tagkeys" in context:
+        return [action, "iam:TagUser"]
+    return [action]
+
+
+def _caller(request: IAMRequestBase) -> tuple[str, list[Statement] | None]:
+    """The caller's principal ARN (a session's role, as aws:PrincipalArn gives it) and its permissions
+    boundary's statements (None without a boundary; a boundary policy that is gone allows nothing)."""
+    backend = request.backend
+    key = request._access_key
+    if isinstance(key, AssumedRoleAccessKey):
+        role = backend.get_role(key._owner_role_name)
+        arn, boundary_arn = str(role.arn), role.permissions_boundary_arn
+    else:
+        user = backend.get_user(key._owner_user_name)
+        arn, boundary_arn = str(user.arn), getattr(user, "permissions_boundary_arn", None)
+    if not boundary_arn:
+        return arn, None
+    policy = backend.managed_policies.get(boundary_arn)
+    return arn, (_statements(IAMPolicy(policy)._policy_json) if policy is not None else [])
+
+
+def _resource_account(resource: str) -> str:
+    parts = resource.split(":")
+    return parts[4] if resource.startswith("arn:") and len(parts) > 5 else ""
+
+
+def _resource_policy(request: IAMRequestBase, resource: str) -> list[Statement] | None:
+    """The resource-based policy AWS also judges the request by: a topic's access policy (the topic may be
+    another account's: moto's SNS finds a topic by its ARN's account)."""
+    if request._service != "sns" or not _resource_account(resource):
+        return None
+    topic = sns_backends[_resource_account(resource)][resource.split(":")[3]].topics.get(resource)
+    return None if topic is None else _statements(topic._policy_json)
+
+
+def service_may(service: str, action: str, resource: str, policy: Any, *, account: str, source_arn: str) -> bool:
+    """Whether a resource policy lets an AWS service principal act on the resource for a source in
+    `account` (aws:SourceAccount, aws:SourceArn), as when CloudWatch publishes an alarm to a topic. A
+    service principal has no identity policies: only the resource policy can allow it."""
+    context = {
+        "aws:sourceaccount": [account],
+        # The older key SNS's default topic policy is written with (`AWS:SourceOwner` = the topic's account),
+        # set by the services that publish for a resource of theirs, as aws:SourceAccount is.
+        "aws:sourceowner": [account],
+        "aws:sourcearn": [source_arn],
+        "aws:resourceaccount": [account],
+        "aws:principalservicename": [service],
+        "aws:securetransport": ["true"],
+    }
+    return judge(_statements(policy), action, resource, context, ("Service", service)) == PermissionResult.PERMITTED
 
 
 _original_raise_access_denied = IAMRequest._raise_access_denied
@@ -273,9 +421,9 @@ def _raise_access_denied(self: IAMRequest) -> None:
 
 def install() -> None:
     IAMRequestBase.check_action_permitted = _check_action_permitted  # type: ignore[method-assign]
+    ActionAuthenticatorMixin._authenticate_and_authorize_normal_action = _authorize  # type: ignore[method-assign]
     IAMRequest._raise_access_denied = _raise_access_denied  # type: ignore[method-assign]
     IAMRequestBase._create_aws_request = _create_aws_request  # type: ignore[method-assign]
-    IAMPolicyStatement.is_action_permitted = _is_action_permitted  # type: ignore[method-assign]
     IamResponse._determine_resource = _iam_determine_resource  # type: ignore[method-assign]
     SecretsManagerResponse._determine_resource = _secrets_determine_resource  # type: ignore[attr-defined]
     SNSResponse._determine_resource = _sns_determine_resource  # type: ignore[attr-defined]

@@ -155,11 +155,8 @@ def test_an_explicit_deny_overrides_an_allow(users, principal, enforced) -> None
     assert error_code(denied) == "AccessDenied"
 
 
-def test_conditions_are_not_judged_so_the_local_account_never_denies_what_aws_may_allow(
-    users, principal, enforced
-) -> None:
-    # Given an Allow with a condition and a Deny with a condition (neither evaluated locally:
-    # the stack's infrastructure tests assert them on the template)
+def test_conditions_are_judged_on_allows_and_on_denies(users, principal, enforced) -> None:
+    # Given an Allow conditioned on a request tag and a Deny conditioned on the tag keys
     caller = principal(
         allow("iam:TagUser", USERS_UNDER_TEMPORARY, Condition={"StringEquals": {"aws:RequestTag/team": "blue"}}),
         {
@@ -170,11 +167,19 @@ def test_conditions_are_not_judged_so_the_local_account_never_denies_what_aws_ma
         },
     ).client("iam")
     with enforced():
-        # When the caller tags with a key the Deny does not name
-        caller.tag_user(UserName="alice", Tags=[{"Key": "current-since:AKIA", "Value": "2026-01-01T00:00:00Z"}])
-    # Then the call is allowed, as AWS would allow it
+        # When the caller tags as the Allow asks, then otherwise, then with the key the Deny names
+        caller.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "blue"}])
+        with pytest.raises(ClientError) as other_value:
+            caller.tag_user(UserName="alice", Tags=[{"Key": "team", "Value": "red"}])
+        with pytest.raises(ClientError) as denied_key:
+            caller.tag_user(
+                UserName="alice", Tags=[{"Key": "team", "Value": "blue"}, {"Key": "managed-by", "Value": "x"}]
+            )
+    # Then only the first is allowed, as AWS allows it
+    assert error_code(other_value) == "AccessDenied"
+    assert error_code(denied_key) == "AccessDenied"
     tags = boto3.client("iam", region_name=REGION).list_user_tags(UserName="alice")["Tags"]
-    assert {"Key": "current-since:AKIA", "Value": "2026-01-01T00:00:00Z"} in tags
+    assert tags == [{"Key": "team", "Value": "blue"}]
 
 
 def test_a_principal_without_any_matching_statement_is_denied(users, principal, enforced) -> None:

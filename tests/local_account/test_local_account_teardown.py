@@ -65,7 +65,7 @@ def test_destroy_removes_both_stacks_keeps_what_the_readme_says_and_a_redeploy_s
         tables = _physical_ids(account, "AWS::DynamoDB::Table")
         log_groups = _physical_ids(account, "AWS::Logs::LogGroup")
         keys = _physical_ids(account, "AWS::KMS::Key")
-        assert len(tables) == 1 and len(log_groups) == 4 and len(keys) == 2
+        assert len(tables) == 1 and len(log_groups) == 4 and len(keys) == 4
 
         # When the operator runs `make destroy` (cdk destroy --all)
         cli.destroy()

@@ -1,0 +1,34 @@
+"""The notification topic's access policy: CloudWatch alarms of this account may publish, and only over TLS."""
+
+from __future__ import annotations
+
+from stack_template import Synth, render
+
+
+def test_cloudwatch_alarms_of_this_account_may_publish_to_the_topic(default_synth: Synth) -> None:
+    # A topic policy replaces SNS's default policy: without an allow for cloudwatch.amazonaws.com, CloudWatch
+    # may not publish, and an alarm changes state without a message reaching any subscriber.
+    policy = render(default_synth.properties("AWS::SNS::TopicPolicy", "NotificationsTopicPolicy"))
+    topic = default_synth.ref("AWS::SNS::Topic", "NotificationsTopic")
+    statements = policy["PolicyDocument"]["Statement"]
+    allows = [s for s in statements if s["Effect"] == "Allow"]
+    assert allows == [
+        {
+            "Sid": "CloudWatchAlarmsOfThisAccountPublish",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": "sns:Publish",
+            "Resource": topic,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": "${AWS::AccountId}"},
+                "ArnLike": {
+                    "aws:SourceArn": "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:*"
+                },
+            },
+        }
+    ]
+    # The TLS-only deny stays, for every principal
+    denies = [s for s in statements if s["Effect"] == "Deny"]
+    assert len(denies) == 1
+    assert denies[0]["Principal"] in ("*", {"AWS": "*"})
+    assert denies[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
