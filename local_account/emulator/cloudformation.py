@@ -1,6 +1,7 @@
 """CloudFormation resources our stack uses that moto's CloudFormation skips or stores wrongly: schedules
-and schedule groups, IAM groups, managed policies attached to roles, inline policy documents as JSON; and
-Systems Manager parameter types whose parameter does not exist, which must fail the operation."""
+and schedule groups, IAM groups, managed policies attached to roles, inline policy documents as JSON; Systems
+Manager parameter types whose parameter does not exist, which must fail the operation; and the
+`RetainExceptOnCreate` deletion policy, which must keep its resource when the stack is deleted."""
 
 from __future__ import annotations
 
@@ -291,8 +292,32 @@ def _parse_ssm_parameter(self: parsing.ResourceMap, value: str, value_type: str)
     return _original_parse_ssm_parameter(self, value, value_type)
 
 
+# --- DeletionPolicy RetainExceptOnCreate ---------------------------------------------------------------
+# "RetainExceptOnCreate behaves like Retain for stack operations, except for the stack operation that initially
+# created the resource. If the stack operation that created the resource is rolled back, CloudFormation deletes
+# the resource." (CloudFormation Template Reference, DeletionPolicy attribute.) moto keeps only `Retain` on
+# DeleteStack and deletes the rest; it never rolls a create back, so DeleteStack is the one operation to fix.
+
+_original_delete = parsing.ResourceMap.delete
+
+
+def _delete_keeping_retained(self: parsing.ResourceMap) -> None:
+    if not active():
+        _original_delete(self)
+        return
+    kept = [r for r in self._resource_json_map.values() if r.get("DeletionPolicy") == "RetainExceptOnCreate"]
+    for resource in kept:
+        resource["DeletionPolicy"] = "Retain"
+    try:
+        _original_delete(self)
+    finally:
+        for resource in kept:
+            resource["DeletionPolicy"] = "RetainExceptOnCreate"
+
+
 def install() -> None:
     parsing.ResourceMap.parse_ssm_parameter = _parse_ssm_parameter  # type: ignore[method-assign]
+    parsing.ResourceMap.delete = _delete_keeping_retained  # type: ignore[method-assign]
     for cls in (Role, User, Group):
         if not hasattr(cls.put_policy, "__wrapped__"):
             cls.put_policy = _json_put_policy(cls.put_policy)  # type: ignore[method-assign]

@@ -1,6 +1,7 @@
 """CloudFormation in the local account creates what our template declares, as AWS CloudFormation does:
 schedule groups and schedules, IAM groups with their policies, managed policies on roles, and inline
-role policies stored as JSON (so the role can actually be used)."""
+role policies stored as JSON (so the role can actually be used); and it deletes a stack keeping what the template
+retains."""
 
 from __future__ import annotations
 
@@ -128,3 +129,32 @@ def test_inline_role_policies_are_stored_as_json_and_the_role_can_be_used(stack)
     )
     with enable_iam_authentication():
         assert as_role.list_users()["Users"] == []
+
+
+def test_delete_stack_keeps_retained_resources_and_retain_except_on_create_ones(monkeypatch) -> None:
+    # "RetainExceptOnCreate behaves like Retain for stack operations, except for the stack operation that initially
+    # created the resource" (CloudFormation Template Reference, DeletionPolicy attribute): DeleteStack keeps it.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    template = {
+        "Resources": {
+            name: {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name}, **policy}
+            for name, policy in {
+                "kept-except-on-create": {"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"},
+                "kept": {"DeletionPolicy": "Retain"},
+                "deleted": {"DeletionPolicy": "Delete"},
+                "deleted-by-default": {},
+            }.items()
+        }
+    }
+    with mock_aws(), aws_fidelity():
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        logs = boto3.client("logs", region_name=REGION)
+        cloudformation.create_stack(StackName="torn-down", TemplateBody=json.dumps(template))
+        assert len(logs.describe_log_groups()["logGroups"]) == 4
+        # When the stack is deleted
+        cloudformation.delete_stack(StackName="torn-down")
+        # Then the retained log groups stay, the others go
+        remaining = sorted(g["logGroupName"] for g in logs.describe_log_groups()["logGroups"])
+        assert remaining == ["kept", "kept-except-on-create"]
