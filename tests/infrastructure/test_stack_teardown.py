@@ -31,7 +31,9 @@ CHOSEN_POLICY = {
     ("AWS::SQS::Queue", ""): "Delete",
     # Only the stack's schedules live in it, and its generated name is the same in every deployment.
     ("AWS::Scheduler::ScheduleGroup", ""): "Delete",
-    # The trail's logs are audit evidence; the buckets' names are generated, so keeping them blocks no retry.
+    # The trail's logs are audit evidence; the buckets' names are generated, so keeping them blocks no retry. Not
+    # RetainExceptOnCreate: a rollback would then try to delete buckets the trail may already have written to, and
+    # CloudFormation cannot delete a bucket holding objects (ROLLBACK_FAILED).
     ("AWS::S3::Bucket", ""): "Retain",
 }
 # Made at run time by the functions, never by the stack: a template holding one would need a choice above.
