@@ -86,6 +86,19 @@ def _resources(templates: dict[str, dict[str, Any]]) -> list[tuple[str, str, dic
     return [(stack, logical_id, r) for stack, t in templates.items() for logical_id, r in t["Resources"].items()]
 
 
+def _references(value: Any) -> list[str]:
+    """The logical ids and pseudo parameters a template value refers to (Ref, Fn::GetAtt), at any depth."""
+    if isinstance(value, list):
+        return [r for item in value for r in _references(item)]
+    if not isinstance(value, dict):
+        return []
+    if "Ref" in value:
+        return [value["Ref"]]
+    if "Fn::GetAtt" in value:
+        return [value["Fn::GetAtt"][0]]
+    return [r for item in value.values() for r in _references(item)]
+
+
 def _chosen(resource_type: str, logical_id: str) -> str | None:
     for (kind, prefix), policy in CHOSEN_POLICY.items():
         if kind == resource_type and logical_id.startswith(prefix):
@@ -153,17 +166,17 @@ def test_resources_made_at_run_time_are_not_in_the_templates(templates: dict[str
     assert not [i for _, i, r in _resources(templates) if r["Type"] in MADE_AT_RUN_TIME]
 
 
-def test_the_secrets_key_policy_names_no_role_created_by_the_stack(templates: dict[str, dict[str, Any]]) -> None:
-    # KMS refuses a key policy whose principal is a role IAM has not propagated yet; the account principal
-    # narrowed by aws:PrincipalArn never is.
-    main = templates["IamKeyLifecycle"]["Resources"]
-    for logical_id, resource in main.items():
+def test_no_key_policy_names_a_principal_created_by_the_stack(templates: dict[str, dict[str, Any]]) -> None:
+    # KMS refuses a key policy whose principal is a role IAM has not propagated yet (MalformedPolicyDocumentException);
+    # the account principal narrowed by aws:PrincipalArn never is. Every key of every template (the secrets key, the
+    # topic's key), any principal built from a resource of the stack (Ref or GetAtt).
+    for stack, logical_id, resource in _resources(templates):
         if resource["Type"] != "AWS::KMS::Key":
             continue
         for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
-            principals = statement.get("Principal", {}).get("AWS", [])
-            principals = principals if isinstance(principals, list) else [principals]
-            assert not any("Fn::GetAtt" in json.dumps(p) for p in principals), f"{logical_id}: {statement.get('Sid')}"
+            references = _references(statement.get("Principal", {}))
+            assert all(r.startswith("AWS::") for r in references), f"{stack}/{logical_id}: {statement.get('Sid')}"
+    main = templates["IamKeyLifecycle"]["Resources"]
     key = next(r for i, r in main.items() if i.startswith("SecretsEncryptionKey"))
     functions = next(
         s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Sid"] == "FunctionsUseTheKeyThroughSecretsManager"
