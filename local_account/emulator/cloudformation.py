@@ -1,5 +1,5 @@
 """CloudFormation resources our stack uses that moto's CloudFormation skips or stores wrongly: schedules
-and schedule groups, IAM groups, managed policies attached to roles, inline policy documents as JSON; Systems
+and schedule groups, IAM groups, managed policies attached to roles, inline and key policy documents as JSON; Systems
 Manager parameter types whose parameter does not exist, which must fail the operation; and the
 `RetainExceptOnCreate` deletion policy, which must keep its resource when the stack is deleted."""
 
@@ -12,6 +12,7 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import Group, IAMBackend, Role, User, iam_backends
+from moto.kms.models import Key
 from moto.scheduler.models import scheduler_backends
 from moto.utilities.utils import get_partition
 
@@ -58,6 +59,26 @@ def _role_create(
     for policy_arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []):
         backend.attach_role_policy(policy_arn, role.name)
     return role
+
+
+# --- AWS::KMS::Key KeyPolicy ----------------------------------------------------------------------------
+# moto keeps the template's KeyPolicy as a dict; KMS stores the policy as JSON text, and moto's own key-policy check
+# (DescribeKey, GetKeyPolicy...) then fails on the dict.
+
+_original_key_create = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _key_create(
+    cls: type[Key],
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Key:
+    key = _original_key_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    key.policy = _as_json(key.policy)
+    return key
 
 
 class _NamedResource:
@@ -268,12 +289,12 @@ class CloudFormationSchedule(_NamedResource, CloudFormationModel):
         )
         return original_resource
 
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        group_name = cloudformation_json.get("Properties", {}).get("GroupName") or "default"
-        scheduler_backends[account_id][region_name].delete_schedule(group_name, resource_name)
+    def delete(self, account_id: str, region_name: str) -> None:
+        """DeleteStack: by the group the schedule was created in (the template's GroupName may be a Ref). Deleting a
+        group deletes its schedules, and CloudFormation counts a resource already gone as deleted."""
+        group = scheduler_backends[account_id][region_name].schedule_groups.get(self.group_name)
+        if group is not None and self.name in group.schedules:
+            group.delete_schedule(self.name)
 
 
 # --- AWS::SSM::Parameter::Value<...> parameters ------------------------------------------------------
@@ -322,6 +343,7 @@ def install() -> None:
         if not hasattr(cls.put_policy, "__wrapped__"):
             cls.put_policy = _json_put_policy(cls.put_policy)  # type: ignore[method-assign]
     Role.create_from_cloudformation_json = classmethod(_role_create)  # type: ignore[method-assign,assignment]
+    Key.create_from_cloudformation_json = classmethod(_key_create)  # type: ignore[method-assign,assignment]
     # moto builds its resource-type map from CloudFormationModel's subclasses once; rebuild it now that
     # the classes above exist.
     parsing.get_model_list.cache_clear()

@@ -1,7 +1,7 @@
 """CloudFormation in the local account creates what our template declares, as AWS CloudFormation does:
-schedule groups and schedules, IAM groups with their policies, managed policies on roles, and inline
-role policies stored as JSON (so the role can actually be used); and it deletes a stack keeping what the template
-retains."""
+schedule groups and schedules, IAM groups with their policies, managed policies on roles, inline role policies
+and key policies stored as JSON (so the role and the key can actually be used); and DeleteStack keeps what the
+template retains."""
 
 from __future__ import annotations
 
@@ -23,6 +23,12 @@ TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 READ_USERS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}
+KEY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    ],
+}
 TEMPLATE = {
     "Resources": {
         "Boundary": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": READ_USERS}},
@@ -44,6 +50,7 @@ TEMPLATE = {
             },
         },
         "DeadLetters": {"Type": "AWS::SQS::Queue"},
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": KEY_POLICY, "EnableKeyRotation": True}},
         "Schedules": {"Type": "AWS::Scheduler::ScheduleGroup"},
         "Nightly": {
             "Type": "AWS::Scheduler::Schedule",
@@ -129,6 +136,14 @@ def test_inline_role_policies_are_stored_as_json_and_the_role_can_be_used(stack)
     )
     with enable_iam_authentication():
         assert as_role.list_users()["Users"] == []
+
+
+def test_a_key_policy_is_stored_as_json_and_the_key_can_be_described(stack) -> None:
+    kms = boto3.client("kms", region_name=REGION)
+    # When the key is described (moto checks the stored policy first), then KMS answers (moto kept a dict and failed)
+    assert kms.describe_key(KeyId=stack["Key"])["KeyMetadata"]["KeyState"] == "Enabled"
+    # And the policy reads back as the JSON document, as GetKeyPolicy returns it
+    assert json.loads(kms.get_key_policy(KeyId=stack["Key"], PolicyName="default")["Policy"]) == KEY_POLICY
 
 
 def test_delete_stack_keeps_retained_resources_and_retain_except_on_create_ones(monkeypatch) -> None:

@@ -1,0 +1,72 @@
+"""`make destroy` and a redeploy in the local account: deleting both stacks (what `cdk destroy --all` does) succeeds,
+leaves exactly what the template retains, and the same deploy then succeeds again (no name left taken)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from local_account import LocalAccount
+from local_account.account import BASE_CONTEXT
+from local_account.cdk import CdkCli
+from local_account.public_parameters import publish_powertools_layer
+from stacks.powertools import pinned_version
+
+START = datetime(2026, 1, 5, tzinfo=UTC)
+REGION = "eu-west-1"
+
+pytestmark = [
+    pytest.mark.xdist_group("local-account-deploy"),
+    pytest.mark.filterwarnings("ignore:Tried to parse .* not supported by moto:UserWarning"),
+]
+
+
+@pytest.fixture(autouse=True)
+def _no_host_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_destroy_leaves_the_secrets_key_and_the_logs_and_a_redeploy_succeeds(tmp_path: Path) -> None:
+    with LocalAccount.empty(start=START, region=REGION) as account:
+        admin = account.admin_credentials
+        cli = CdkCli(
+            endpoint_url=account.endpoint_url,
+            credentials=(admin["AccessKeyId"], admin["SecretAccessKey"]),
+            region=REGION,
+            output_dir=tmp_path / "cdk.out",
+        )
+        cli.bootstrap(account.account_id, REGION, "us-east-1")
+        cli.synth(BASE_CONTEXT)
+        publish_powertools_layer(account.account_id, REGION, pinned_version())
+        cli.deploy()
+        cloudformation = account.admin_client("cloudformation")
+        east = account.admin_client("cloudformation", region="us-east-1")
+        resources = cloudformation.list_stack_resources(StackName="IamKeyLifecycle")["StackResourceSummaries"]
+        physical = {(r["ResourceType"], r["LogicalResourceId"]): r["PhysicalResourceId"] for r in resources}
+
+        def of_type(resource_type: str, prefix: str = "") -> list[str]:
+            return [p for (t, i), p in physical.items() if t == resource_type and i.startswith(prefix)]
+
+        # When both stacks are deleted, the forwarding stack first (cdk destroy --all, reverse dependency order)
+        east.delete_stack(StackName="IamKeyLifecycleIamEvents")
+        cloudformation.delete_stack(StackName="IamKeyLifecycle")
+
+        # Then the secrets key is kept, usable (RetainExceptOnCreate), and so are the functions' log groups
+        kms = account.admin_client("kms")
+        (secrets_key,) = of_type("AWS::KMS::Key", "SecretsEncryption")
+        assert kms.describe_key(KeyId=secrets_key)["KeyMetadata"]["KeyState"] == "Enabled"
+        kept_logs = {g["logGroupName"] for g in account.admin_client("logs").describe_log_groups()["logGroups"]}
+        assert len(of_type("AWS::Logs::LogGroup")) == 4 and set(of_type("AWS::Logs::LogGroup")) <= kept_logs
+        # And the lock table and the schedule group are gone with the stack
+        assert account.admin_client("dynamodb").list_tables()["TableNames"] == []
+        groups = account.admin_client("scheduler").list_schedule_groups()["ScheduleGroups"]
+        assert [g["Name"] for g in groups] == ["default"]
+
+        # When the same app is deployed again, then it succeeds, with a new key and new log groups
+        cli.deploy()
+        redeployed = cloudformation.list_stack_resources(StackName="IamKeyLifecycle")["StackResourceSummaries"]
+        new_key = next(r["PhysicalResourceId"] for r in redeployed if r["LogicalResourceId"].startswith("Secrets"))
+        assert new_key != secrets_key
