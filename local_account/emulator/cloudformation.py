@@ -1,7 +1,7 @@
 """CloudFormation resources our stack uses that moto's CloudFormation skips or stores wrongly: schedules
 and schedule groups, IAM groups, managed policies attached to roles, inline and key policy documents as JSON; Systems
-Manager parameter types whose parameter does not exist, which must fail the operation; and the
-`RetainExceptOnCreate` deletion policy, which must keep its resource when the stack is deleted."""
+Manager parameter types whose parameter does not exist, which must fail the operation; and DeleteStack, which
+keeps `RetainExceptOnCreate` resources and ends in DELETE_FAILED when a resource cannot be deleted."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import CloudFormationBackend
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import Group, IAMBackend, Role, User, iam_backends
 from moto.kms.models import Key
@@ -336,9 +337,30 @@ def _delete_keeping_retained(self: parsing.ResourceMap) -> None:
             resource["DeletionPolicy"] = "RetainExceptOnCreate"
 
 
+# A resource CloudFormation cannot delete (a DynamoDB table with deletion protection on, say) does not fail the
+# DeleteStack call: the stack ends in DELETE_FAILED, still listed, the reason in its events. moto lets the
+# resource's error escape from DeleteStack and forgets the stack.
+
+_original_delete_stack = CloudFormationBackend.delete_stack
+
+
+def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+    stack = next((s for s in self.stacks.values() if name_or_stack_id in (s.name, s.stack_id)), None)
+    if not active() or stack is None:
+        _original_delete_stack(self, name_or_stack_id)
+        return
+    try:
+        _original_delete_stack(self, stack.stack_id)
+    except Exception as exc:  # any resource's failure fails the stack, as CloudFormation reports it
+        self.stacks[stack.stack_id] = stack
+        stack.status = "DELETE_FAILED"
+        stack._add_stack_event("DELETE_FAILED", resource_status_reason=f"The following resource(s) failed: {exc}")
+
+
 def install() -> None:
     parsing.ResourceMap.parse_ssm_parameter = _parse_ssm_parameter  # type: ignore[method-assign]
     parsing.ResourceMap.delete = _delete_keeping_retained  # type: ignore[method-assign]
+    CloudFormationBackend.delete_stack = _delete_stack  # type: ignore[method-assign]
     for cls in (Role, User, Group):
         if not hasattr(cls.put_policy, "__wrapped__"):
             cls.put_policy = _json_put_policy(cls.put_policy)  # type: ignore[method-assign]

@@ -173,3 +173,40 @@ def test_delete_stack_keeps_retained_resources_and_retain_except_on_create_ones(
         # Then the retained log groups stay, the others go
         remaining = sorted(g["logGroupName"] for g in logs.describe_log_groups()["logGroups"])
         assert remaining == ["kept", "kept-except-on-create"]
+
+
+def test_a_resource_that_cannot_be_deleted_leaves_the_stack_delete_failed(monkeypatch) -> None:
+    # DynamoDB DeleteTable: "a table with deletion protection enabled ... can't be deleted"; CloudFormation then reports
+    # the stack DELETE_FAILED (DeleteStack itself succeeds), and a DeleteStack once the cause is gone completes it.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    table = {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Delete",
+        "Properties": {
+            "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "DeletionProtectionEnabled": True,
+        },
+    }
+    with mock_aws(), aws_fidelity():
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        cloudformation.create_stack(StackName="protected", TemplateBody=json.dumps({"Resources": {"Locks": table}}))
+        # When the stack is deleted, then the call succeeds and the stack stays, DELETE_FAILED, with the table
+        cloudformation.delete_stack(StackName="protected")
+        [stack] = cloudformation.describe_stacks(StackName="protected")["Stacks"]
+        assert stack["StackStatus"] == "DELETE_FAILED"
+        events = cloudformation.describe_stack_events(StackName="protected")["StackEvents"]
+        assert any(
+            e["ResourceStatus"] == "DELETE_FAILED" and "DeletionProtection" in e["ResourceStatusReason"] for e in events
+        )
+        [name] = dynamodb.list_tables()["TableNames"]
+        # When the protection is turned off and the stack deleted again, then it is gone with its table
+        dynamodb.update_table(TableName=name, DeletionProtectionEnabled=False)
+        cloudformation.delete_stack(StackName="protected")
+        assert dynamodb.list_tables()["TableNames"] == []
+        summaries = cloudformation.list_stacks()["StackSummaries"]
+        assert [s["StackStatus"] for s in summaries if s["StackName"] == "protected"] == ["DELETE_COMPLETE"]

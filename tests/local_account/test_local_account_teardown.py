@@ -53,8 +53,11 @@ def test_destroy_leaves_the_secrets_key_and_the_logs_and_a_redeploy_succeeds(tmp
         # When both stacks are deleted, the forwarding stack first (cdk destroy --all, reverse dependency order)
         east.delete_stack(StackName="IamKeyLifecycleIamEvents")
         cloudformation.delete_stack(StackName="IamKeyLifecycle")
+        # Then both are gone (a resource CloudFormation cannot delete would leave its stack DELETE_FAILED)
+        assert "IamKeyLifecycle" not in {s["StackName"] for s in cloudformation.describe_stacks()["Stacks"]}
+        assert "IamKeyLifecycleIamEvents" not in {s["StackName"] for s in east.describe_stacks()["Stacks"]}
 
-        # Then the secrets key is kept, usable (RetainExceptOnCreate), and so are the functions' log groups
+        # And the secrets key is kept, usable (RetainExceptOnCreate), and so are the functions' log groups
         kms = account.admin_client("kms")
         (secrets_key,) = of_type("AWS::KMS::Key", "SecretsEncryption")
         assert kms.describe_key(KeyId=secrets_key)["KeyMetadata"]["KeyState"] == "Enabled"
