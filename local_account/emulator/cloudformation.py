@@ -1,7 +1,8 @@
-"""CloudFormation resources our stack uses that moto's CloudFormation skips or stores wrongly: schedules
-and schedule groups, IAM groups, managed policies attached to roles, inline and key policy documents as JSON; Systems
-Manager parameter types whose parameter does not exist, which must fail the operation; and DeleteStack, which
-keeps `RetainExceptOnCreate` resources and ends in DELETE_FAILED when a resource cannot be deleted."""
+"""CloudFormation resources our stack uses that moto's CloudFormation skips or stores wrongly: schedules and
+schedule groups, IAM groups, managed policies attached to roles, inline and key policy documents as JSON, keys
+scheduled for deletion rather than deleted; Systems Manager parameter types whose parameter does not exist, which
+must fail the operation; and DeleteStack, which keeps `RetainExceptOnCreate` resources and ends in DELETE_FAILED
+when a resource cannot be deleted."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import Group, IAMBackend, Role, User, iam_backends
-from moto.kms.models import Key
+from moto.kms.models import Key, kms_backends
 from moto.scheduler.models import scheduler_backends
 from moto.utilities.utils import get_partition
 
@@ -62,9 +63,13 @@ def _role_create(
     return role
 
 
-# --- AWS::KMS::Key KeyPolicy ----------------------------------------------------------------------------
+# --- AWS::KMS::Key KeyPolicy and PendingWindowInDays -----------------------------------------------------
 # moto keeps the template's KeyPolicy as a dict; KMS stores the policy as JSON text, and moto's own key-policy check
-# (DescribeKey, GetKeyPolicy...) then fails on the dict.
+# (DescribeKey, GetKeyPolicy...) then fails on the dict. And a key removed from a stack is not deleted at once:
+# "PendingWindowInDays: the number of days in the waiting period before AWS KMS deletes a KMS key that has been
+# removed from a CloudFormation stack ... The default value is 30 days" (AWS::KMS::Key); moto deletes it at once.
+
+_PENDING_WINDOW_DAYS: dict[str, int] = {}
 
 _original_key_create = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
 
@@ -79,7 +84,18 @@ def _key_create(
 ) -> Key:
     key = _original_key_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
     key.policy = _as_json(key.policy)
+    _PENDING_WINDOW_DAYS[key.arn] = int(cloudformation_json["Properties"].get("PendingWindowInDays", 30))
     return key
+
+
+_original_key_delete = Key.delete
+
+
+def _key_delete(self: Key, account_id: str, region_name: str) -> None:
+    if not active():
+        _original_key_delete(self, account_id, region_name)
+        return
+    kms_backends[account_id][region_name].schedule_key_deletion(self.id, _PENDING_WINDOW_DAYS.pop(self.arn, 30))
 
 
 class _NamedResource:
@@ -366,6 +382,7 @@ def install() -> None:
             cls.put_policy = _json_put_policy(cls.put_policy)  # type: ignore[method-assign]
     Role.create_from_cloudformation_json = classmethod(_role_create)  # type: ignore[method-assign,assignment]
     Key.create_from_cloudformation_json = classmethod(_key_create)  # type: ignore[method-assign,assignment]
+    Key.delete = _key_delete  # type: ignore[method-assign]
     # moto builds its resource-type map from CloudFormationModel's subclasses once; rebuild it now that
     # the classes above exist.
     parsing.get_model_list.cache_clear()

@@ -63,7 +63,12 @@ def test_destroy_leaves_the_secrets_key_and_the_logs_and_a_redeploy_succeeds(tmp
         assert kms.describe_key(KeyId=secrets_key)["KeyMetadata"]["KeyState"] == "Enabled"
         kept_logs = {g["logGroupName"] for g in account.admin_client("logs").describe_log_groups()["logGroups"]}
         assert len(of_type("AWS::Logs::LogGroup")) == 4 and set(of_type("AWS::Logs::LogGroup")) <= kept_logs
-        # And the lock table and the schedule group are gone with the stack
+        # And the topic's key is scheduled for deletion after its 7-day window, the lock table and the schedule group
+        # are gone with the stack
+        (topic_key,) = of_type("AWS::KMS::Key", "Notifications")
+        metadata = kms.describe_key(KeyId=topic_key)["KeyMetadata"]
+        assert metadata["KeyState"] == "PendingDeletion"
+        assert (metadata["DeletionDate"] - datetime.now(UTC)).days in (6, 7)
         assert account.admin_client("dynamodb").list_tables()["TableNames"] == []
         groups = account.admin_client("scheduler").list_schedule_groups()["ScheduleGroups"]
         assert [g["Name"] for g in groups] == ["default"]
