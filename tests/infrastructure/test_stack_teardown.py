@@ -29,7 +29,7 @@ CHOSEN_POLICY = {
     ("AWS::Logs::LogGroup", ""): "RetainExceptOnCreate",
     # Dead-letter and on-failure queues: messages about a stack that no longer exists.
     ("AWS::SQS::Queue", ""): "Delete",
-    # Only the stack's schedules live in it, and its generated name is the same in every deployment.
+    # Only the stack's schedules live in it.
     ("AWS::Scheduler::ScheduleGroup", ""): "Delete",
     # The trail's logs are audit evidence; the buckets' names are generated, so keeping them blocks no retry. Not
     # RetainExceptOnCreate: a rollback would then try to delete buckets the trail may already have written to, and
@@ -117,6 +117,10 @@ def test_every_stateful_resource_has_its_chosen_deletion_policy(templates: dict[
         assert resource.get("DeletionPolicy", "Delete") == chosen, f"{stack}/{logical_id}"
         replace = "Retain" if chosen == "RetainExceptOnCreate" else chosen
         assert resource.get("UpdateReplacePolicy", "Delete") == replace, f"{stack}/{logical_id}"
+    # And nothing else of any type is kept behind without a choice made here
+    for stack, logical_id, resource in _resources(templates):
+        if resource.get("DeletionPolicy", "Delete") != "Delete":
+            assert _chosen(resource["Type"], logical_id) is not None, f"{stack}/{logical_id} ({resource['Type']})"
 
 
 def test_nothing_deleted_with_the_stack_is_protected_from_deletion(templates: dict[str, dict[str, Any]]) -> None:
