@@ -117,8 +117,10 @@ class ChangeDetection(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            # S3 server access logging delivers with the log-delivery ACL, which needs ObjectWriter ownership.
-            object_ownership=s3.ObjectOwnership.OBJECT_WRITER,
+            # S3 server access logging is granted by this bucket's policy (logging.s3.amazonaws.com, from the trail
+            # bucket in this account; feature flag serverAccessLogsUseBucketPolicy), not the log-delivery ACL: ACLs
+            # can stay disabled.
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             versioned=True,
             removal_policy=RemovalPolicy.RETAIN,
         )

@@ -48,10 +48,12 @@ class LifecycleSchedules(Construct):
         time_zone: str,
     ) -> None:
         super().__init__(scope, construct_id)
-        # The group's generated name is the same in every deployment of the stack, and CloudFormation keeps a
-        # retained resource through a rollback too: retained, a failed first create would make every retry fail
-        # with "already exists". It holds only the stack's schedules, so it goes with the stack.
+        # It holds only the stack's schedules, so it goes with the stack (retained, CloudFormation would also keep
+        # it through a failed first create's rollback). No name: CloudFormation generates one per create (the
+        # construct's own name is the same in every deployment), and the schedules refer to it by Ref.
         self.group = scheduler.ScheduleGroup(self, "Group", removal_policy=RemovalPolicy.DESTROY)
+        group = cast(scheduler.CfnScheduleGroup, self.group.node.default_child)
+        group.add_property_deletion_override("Name")
         self.schedules: dict[str, scheduler.Schedule] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         self.roles: dict[str, iam.Role] = {}
@@ -96,6 +98,7 @@ class LifecycleSchedules(Construct):
                 enabled=spec.enabled,
                 description=spec.description,
             )
+            cast(scheduler.CfnSchedule, schedule.node.default_child).add_property_override("GroupName", group.ref)
             # The target grants lambda:InvokeFunction on the function and on `<function arn>:*`.
             function_id = Stack.of(self).get_logical_id(cast(CfnElement, functions[spec.function].node.default_child))
             acknowledge(

@@ -16,7 +16,8 @@ from models.snapshot import (
 )
 
 # AWS records a key's use in GetAccessKeyLastUsed and the credential report some hours after the call, not at once
-# (the local account models 4 hours). A replaced key is never judged unused sooner than this after its cut-over.
+# ("Recent activity usually appears within four hours", IAM API reference; the local account models 4 hours).
+# A replaced key is never judged unused sooner than this after its cut-over.
 LAST_USE_RECORDING_DELAY = timedelta(hours=4)
 
 

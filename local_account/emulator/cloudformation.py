@@ -1,6 +1,8 @@
-"""CloudFormation resources our stack uses that moto's CloudFormation skips or stores wrongly: schedules
-and schedule groups, IAM groups, managed policies attached to roles, inline policy documents as JSON; and
-Systems Manager parameter types whose parameter does not exist, which must fail the operation."""
+"""CloudFormation resources our stack uses that moto's CloudFormation skips or stores wrongly: schedules and
+schedule groups, IAM groups, managed policies attached to roles, inline and key policy documents as JSON, keys
+scheduled for deletion rather than deleted; Systems Manager parameter types whose parameter does not exist, which
+must fail the operation; and DeleteStack, which keeps `RetainExceptOnCreate` resources and ends in DELETE_FAILED
+when a resource cannot be deleted."""
 
 from __future__ import annotations
 
@@ -9,9 +11,10 @@ from typing import Any
 
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
+from moto.cloudformation.models import CloudFormationBackend
 from moto.core.common_models import CloudFormationModel
 from moto.iam.models import Group, IAMBackend, Role, User, iam_backends
-from moto.kms.models import Key as KmsKey
+from moto.kms.models import Key, kms_backends
 from moto.scheduler.models import scheduler_backends
 from moto.utilities.utils import get_partition
 
@@ -58,6 +61,41 @@ def _role_create(
     for policy_arn in cloudformation_json.get("Properties", {}).get("ManagedPolicyArns", []):
         backend.attach_role_policy(policy_arn, role.name)
     return role
+
+
+# --- AWS::KMS::Key KeyPolicy and PendingWindowInDays -----------------------------------------------------
+# moto keeps the template's KeyPolicy as a dict; KMS stores the policy as JSON text, and moto's own key-policy check
+# (DescribeKey, GetKeyPolicy...) then fails on the dict. And a key removed from a stack is not deleted at once:
+# "PendingWindowInDays: the number of days in the waiting period before AWS KMS deletes a KMS key that has been
+# removed from a CloudFormation stack ... The default value is 30 days" (AWS::KMS::Key); moto deletes it at once.
+
+_PENDING_WINDOW_DAYS: dict[str, int] = {}
+
+_original_key_create = Key.create_from_cloudformation_json.__func__  # type: ignore[attr-defined]
+
+
+def _key_create(
+    cls: type[Key],
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Key:
+    key = _original_key_create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+    key.policy = _as_json(key.policy)
+    _PENDING_WINDOW_DAYS[key.arn] = int(cloudformation_json["Properties"].get("PendingWindowInDays", 30))
+    return key
+
+
+_original_key_delete = Key.delete
+
+
+def _key_delete(self: Key, account_id: str, region_name: str) -> None:
+    if not active():
+        _original_key_delete(self, account_id, region_name)
+        return
+    kms_backends[account_id][region_name].schedule_key_deletion(self.id, _PENDING_WINDOW_DAYS.pop(self.arn, 30))
 
 
 class _NamedResource:
@@ -268,18 +306,12 @@ class CloudFormationSchedule(_NamedResource, CloudFormationModel):
         )
         return original_resource
 
-    @classmethod
-    def delete_from_cloudformation_json(
-        cls, resource_name: str, cloudformation_json: dict[str, Any], account_id: str, region_name: str
-    ) -> None:
-        group_name = cloudformation_json.get("Properties", {}).get("GroupName") or "default"
-        backend = scheduler_backends[account_id][region_name]
-        # "Deleting a schedule group deletes all schedules associated with it" (Scheduler API reference,
-        # DeleteScheduleGroup). CloudFormation deletes the schedules first; moto's DeleteStack tries resources in any
-        # order, so a group deleted before its schedules has taken them with it.
-        if group_name != "default" and group_name not in backend.schedule_groups:
-            return
-        backend.delete_schedule(group_name, resource_name)
+    def delete(self, account_id: str, region_name: str) -> None:
+        """DeleteStack: by the group the schedule was created in (the template's GroupName may be a Ref). Deleting a
+        group deletes its schedules, and CloudFormation counts a resource already gone as deleted."""
+        group = scheduler_backends[account_id][region_name].schedule_groups.get(self.group_name)
+        if group is not None and self.name in group.schedules:
+            group.delete_schedule(self.name)
 
 
 # --- AWS::SSM::Parameter::Value<...> parameters ------------------------------------------------------
@@ -298,54 +330,59 @@ def _parse_ssm_parameter(self: parsing.ResourceMap, value: str, value_type: str)
     return _original_parse_ssm_parameter(self, value, value_type)
 
 
-# --- AWS::KMS::Key ----------------------------------------------------------------------------------------
-# A key policy is a JSON document (GetKeyPolicy returns it as a string). moto stores the template's KeyPolicy object
-# as it is, and its own DescribeKey then fails reading it back.
-_original_key_create = KmsKey.create_from_cloudformation_json
+# --- DeletionPolicy RetainExceptOnCreate ---------------------------------------------------------------
+# "RetainExceptOnCreate behaves like Retain for stack operations, except for the stack operation that initially
+# created the resource. If the stack operation that created the resource is rolled back, CloudFormation deletes
+# the resource." (CloudFormation Template Reference, DeletionPolicy attribute.) moto keeps only `Retain` on
+# DeleteStack and deletes the rest; it never rolls a create back, so DeleteStack is the one operation to fix.
 
-
-def _key_create(
-    cls: type[KmsKey], resource_name: str, cloudformation_json: Any, account_id: str, region_name: str, **kwargs: Any
-) -> KmsKey:
-    properties = cloudformation_json.get("Properties", {})
-    if isinstance(properties.get("KeyPolicy"), dict):
-        cloudformation_json = {
-            **cloudformation_json,
-            "Properties": {**properties, "KeyPolicy": _as_json(properties["KeyPolicy"])},
-        }
-    return _original_key_create.__func__(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)  # type: ignore[attr-defined,no-any-return]
-
-
-# --- DeleteStack ---------------------------------------------------------------------------------------------
-# "RetainExceptOnCreate ... retains the resource on stack deletion or update" and removes it only when the stack's
-# first create rolls back (CloudFormation User Guide, DeletionPolicy attribute). moto honours `Retain` alone on
-# DeleteStack, so a RetainExceptOnCreate resource (the secrets key, the log groups) would be deleted with the stack.
-_RETAINED_ON_DELETE = ("Retain", "RetainExceptOnCreate")
 _original_delete = parsing.ResourceMap.delete
 
 
-def _delete(self: parsing.ResourceMap) -> None:
+def _delete_keeping_retained(self: parsing.ResourceMap) -> None:
     if not active():
         _original_delete(self)
         return
-    retained = {
-        key for key, value in self._resource_json_map.items() if value.get("DeletionPolicy") in _RETAINED_ON_DELETE
-    }
-    hidden = {key: self._resource_json_map.pop(key) for key in retained}
+    kept = [r for r in self._resource_json_map.values() if r.get("DeletionPolicy") == "RetainExceptOnCreate"]
+    for resource in kept:
+        resource["DeletionPolicy"] = "Retain"
     try:
         _original_delete(self)
     finally:
-        self._resource_json_map.update(hidden)
+        for resource in kept:
+            resource["DeletionPolicy"] = "RetainExceptOnCreate"
+
+
+# A resource CloudFormation cannot delete (a DynamoDB table with deletion protection on, say) does not fail the
+# DeleteStack call: the stack ends in DELETE_FAILED, still listed, the reason in its events. moto lets the
+# resource's error escape from DeleteStack and forgets the stack.
+
+_original_delete_stack = CloudFormationBackend.delete_stack
+
+
+def _delete_stack(self: CloudFormationBackend, name_or_stack_id: str) -> None:
+    stack = next((s for s in self.stacks.values() if name_or_stack_id in (s.name, s.stack_id)), None)
+    if not active() or stack is None:
+        _original_delete_stack(self, name_or_stack_id)
+        return
+    try:
+        _original_delete_stack(self, stack.stack_id)
+    except Exception as exc:  # any resource's failure fails the stack, as CloudFormation reports it
+        self.stacks[stack.stack_id] = stack
+        stack.status = "DELETE_FAILED"
+        stack._add_stack_event("DELETE_FAILED", resource_status_reason=f"The following resource(s) failed: {exc}")
 
 
 def install() -> None:
     parsing.ResourceMap.parse_ssm_parameter = _parse_ssm_parameter  # type: ignore[method-assign]
-    parsing.ResourceMap.delete = _delete  # type: ignore[method-assign]
-    KmsKey.create_from_cloudformation_json = classmethod(_key_create)  # type: ignore[method-assign,assignment]
+    parsing.ResourceMap.delete = _delete_keeping_retained  # type: ignore[method-assign]
+    CloudFormationBackend.delete_stack = _delete_stack  # type: ignore[method-assign]
     for cls in (Role, User, Group):
         if not hasattr(cls.put_policy, "__wrapped__"):
             cls.put_policy = _json_put_policy(cls.put_policy)  # type: ignore[method-assign]
     Role.create_from_cloudformation_json = classmethod(_role_create)  # type: ignore[method-assign,assignment]
+    Key.create_from_cloudformation_json = classmethod(_key_create)  # type: ignore[method-assign,assignment]
+    Key.delete = _key_delete  # type: ignore[method-assign]
     # moto builds its resource-type map from CloudFormationModel's subclasses once; rebuild it now that
     # the classes above exist.
     parsing.get_model_list.cache_clear()

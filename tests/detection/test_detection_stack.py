@@ -227,3 +227,26 @@ def test_the_trail_logs_to_an_encrypted_tls_only_access_logged_bucket_and_nag_is
     ]
     assert tls_only
     assert synth.violations == []
+
+
+def test_the_access_logs_bucket_admits_s3_logging_by_policy_with_acls_disabled(synth: Synth) -> None:
+    # S3 User Guide (Permissions for log delivery): with Object Ownership "bucket owner enforced" ACLs are disabled,
+    # and the destination bucket's policy must grant s3:PutObject to logging.s3.amazonaws.com; aws:SourceArn and
+    # aws:SourceAccount limit it to the source bucket.
+    logs_id = synth.logical_id("AWS::S3::Bucket", "ChangeDetectionTrailAccessLogsBucket")
+    logs_bucket = render(synth.resources[logs_id]["Properties"])
+    assert "AccessControl" not in logs_bucket
+    assert logs_bucket["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    (policy,) = [
+        render(p["Properties"]["PolicyDocument"])
+        for p in synth.of_type("AWS::S3::BucketPolicy").values()
+        if render(p["Properties"]["Bucket"]) == "${" + logs_id + "}"
+    ]
+    (delivery,) = [st for st in policy["Statement"] if st["Effect"] == "Allow"]
+    assert delivery["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert delivery["Action"] == "s3:PutObject"
+    assert delivery["Resource"] == "${" + logs_id + ".Arn}/trail-bucket/*"
+    assert delivery["Condition"] == {
+        "ArnLike": {"aws:SourceArn": synth.arn("AWS::S3::Bucket", "ChangeDetectionTrailBucket")},
+        "StringEquals": {"aws:SourceAccount": "${AWS::AccountId}"},
+    }

@@ -1,6 +1,7 @@
 """CloudFormation in the local account creates what our template declares, as AWS CloudFormation does:
-schedule groups and schedules, IAM groups with their policies, managed policies on roles, and inline
-role policies stored as JSON (so the role can actually be used)."""
+schedule groups and schedules, IAM groups with their policies, managed policies on roles, inline role policies
+and key policies stored as JSON (so the role and the key can actually be used); and DeleteStack keeps what the
+template retains."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ TRUST = {
     "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
 }
 READ_USERS = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "iam:ListUsers", "Resource": "*"}]}
+KEY_POLICY = {
+    "Version": "2012-10-17",
+    "Statement": [
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:*", "Resource": "*"}
+    ],
+}
 TEMPLATE = {
     "Resources": {
         "Boundary": {"Type": "AWS::IAM::ManagedPolicy", "Properties": {"PolicyDocument": READ_USERS}},
@@ -43,6 +50,7 @@ TEMPLATE = {
             },
         },
         "DeadLetters": {"Type": "AWS::SQS::Queue"},
+        "Key": {"Type": "AWS::KMS::Key", "Properties": {"KeyPolicy": KEY_POLICY, "EnableKeyRotation": True}},
         "Schedules": {"Type": "AWS::Scheduler::ScheduleGroup"},
         "Nightly": {
             "Type": "AWS::Scheduler::Schedule",
@@ -128,3 +136,77 @@ def test_inline_role_policies_are_stored_as_json_and_the_role_can_be_used(stack)
     )
     with enable_iam_authentication():
         assert as_role.list_users()["Users"] == []
+
+
+def test_a_key_policy_is_stored_as_json_and_the_key_can_be_described(stack) -> None:
+    kms = boto3.client("kms", region_name=REGION)
+    # When the key is described (moto checks the stored policy first), then KMS answers (moto kept a dict and failed)
+    assert kms.describe_key(KeyId=stack["Key"])["KeyMetadata"]["KeyState"] == "Enabled"
+    # And the policy reads back as the JSON document, as GetKeyPolicy returns it
+    assert json.loads(kms.get_key_policy(KeyId=stack["Key"], PolicyName="default")["Policy"]) == KEY_POLICY
+
+
+def test_delete_stack_keeps_retained_resources_and_retain_except_on_create_ones(monkeypatch) -> None:
+    # "RetainExceptOnCreate behaves like Retain for stack operations, except for the stack operation that initially
+    # created the resource" (CloudFormation Template Reference, DeletionPolicy attribute): DeleteStack keeps it.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    template = {
+        "Resources": {
+            name: {"Type": "AWS::Logs::LogGroup", "Properties": {"LogGroupName": name}, **policy}
+            for name, policy in {
+                "kept-except-on-create": {"DeletionPolicy": "RetainExceptOnCreate", "UpdateReplacePolicy": "Retain"},
+                "kept": {"DeletionPolicy": "Retain"},
+                "deleted": {"DeletionPolicy": "Delete"},
+                "deleted-by-default": {},
+            }.items()
+        }
+    }
+    with mock_aws(), aws_fidelity():
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        logs = boto3.client("logs", region_name=REGION)
+        cloudformation.create_stack(StackName="torn-down", TemplateBody=json.dumps(template))
+        assert len(logs.describe_log_groups()["logGroups"]) == 4
+        # When the stack is deleted
+        cloudformation.delete_stack(StackName="torn-down")
+        # Then the retained log groups stay, the others go
+        remaining = sorted(g["logGroupName"] for g in logs.describe_log_groups()["logGroups"])
+        assert remaining == ["kept", "kept-except-on-create"]
+
+
+def test_a_resource_that_cannot_be_deleted_leaves_the_stack_delete_failed(monkeypatch) -> None:
+    # DynamoDB DeleteTable: "a table with deletion protection enabled ... can't be deleted"; CloudFormation then reports
+    # the stack DELETE_FAILED (DeleteStack itself succeeds), and a DeleteStack once the cause is gone completes it.
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
+    table = {
+        "Type": "AWS::DynamoDB::Table",
+        "DeletionPolicy": "Delete",
+        "Properties": {
+            "AttributeDefinitions": [{"AttributeName": "k", "AttributeType": "S"}],
+            "KeySchema": [{"AttributeName": "k", "KeyType": "HASH"}],
+            "BillingMode": "PAY_PER_REQUEST",
+            "DeletionProtectionEnabled": True,
+        },
+    }
+    with mock_aws(), aws_fidelity():
+        cloudformation = boto3.client("cloudformation", region_name=REGION)
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        cloudformation.create_stack(StackName="protected", TemplateBody=json.dumps({"Resources": {"Locks": table}}))
+        # When the stack is deleted, then the call succeeds and the stack stays, DELETE_FAILED, with the table
+        cloudformation.delete_stack(StackName="protected")
+        [stack] = cloudformation.describe_stacks(StackName="protected")["Stacks"]
+        assert stack["StackStatus"] == "DELETE_FAILED"
+        events = cloudformation.describe_stack_events(StackName="protected")["StackEvents"]
+        assert any(
+            e["ResourceStatus"] == "DELETE_FAILED" and "DeletionProtection" in e["ResourceStatusReason"] for e in events
+        )
+        [name] = dynamodb.list_tables()["TableNames"]
+        # When the protection is turned off and the stack deleted again, then it is gone with its table
+        dynamodb.update_table(TableName=name, DeletionProtectionEnabled=False)
+        cloudformation.delete_stack(StackName="protected")
+        assert dynamodb.list_tables()["TableNames"] == []
+        summaries = cloudformation.list_stacks()["StackSummaries"]
+        assert [s["StackStatus"] for s in summaries if s["StackName"] == "protected"] == ["DELETE_COMPLETE"]

@@ -1,6 +1,5 @@
-"""`make destroy` and a redeploy through the real CDK CLI in the local account: both stacks go, exactly what the
-README says stays behind stays (the secrets key, the functions' log groups), and deploying again succeeds (no
-retained resource collides by name)."""
+"""`make destroy` and a redeploy in the local account: deleting both stacks (what `cdk destroy --all` does) succeeds,
+leaves exactly what the template retains, and the same deploy then succeeds again (no name left taken)."""
 
 from __future__ import annotations
 
@@ -30,23 +29,7 @@ def _no_host_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.delenv(name, raising=False)
 
 
-def _stacks(account: LocalAccount, region: str) -> set[str]:
-    stacks = account.admin_client("cloudformation", region=region).describe_stacks()["Stacks"]
-    return {s["StackName"] for s in stacks if s["StackStatus"] != "DELETE_COMPLETE"} - {"CDKToolkit"}
-
-
-def _physical_ids(account: LocalAccount, resource_type: str) -> dict[str, str]:
-    """Logical id → physical id of the main stack's resources of one type."""
-    pages = account.admin_client("cloudformation").get_paginator("list_stack_resources")
-    return {
-        r["LogicalResourceId"]: r["PhysicalResourceId"]
-        for page in pages.paginate(StackName="IamKeyLifecycle")
-        for r in page["StackResourceSummaries"]
-        if r["ResourceType"] == resource_type
-    }
-
-
-def test_destroy_removes_both_stacks_keeps_what_the_readme_says_and_a_redeploy_succeeds(tmp_path: Path) -> None:
+def test_destroy_leaves_the_secrets_key_and_the_logs_and_a_redeploy_succeeds(tmp_path: Path) -> None:
     with LocalAccount.empty(start=START, region=REGION) as account:
         admin = account.admin_credentials
         cli = CdkCli(
@@ -58,30 +41,42 @@ def test_destroy_removes_both_stacks_keeps_what_the_readme_says_and_a_redeploy_s
         cli.bootstrap(account.account_id, REGION, "us-east-1")
         cli.synth(BASE_CONTEXT)
         publish_powertools_layer(account.account_id, REGION, pinned_version())
-        # Given both stacks deployed
         cli.deploy()
-        assert _stacks(account, REGION) == {"IamKeyLifecycle"}
-        assert _stacks(account, "us-east-1") == {"IamKeyLifecycleIamEvents"}
-        tables = _physical_ids(account, "AWS::DynamoDB::Table")
-        log_groups = _physical_ids(account, "AWS::Logs::LogGroup")
-        keys = _physical_ids(account, "AWS::KMS::Key")
-        assert len(tables) == 1 and len(log_groups) == 4 and len(keys) == 4
+        cloudformation = account.admin_client("cloudformation")
+        east = account.admin_client("cloudformation", region="us-east-1")
+        resources = cloudformation.list_stack_resources(StackName="IamKeyLifecycle")["StackResourceSummaries"]
+        physical = {(r["ResourceType"], r["LogicalResourceId"]): r["PhysicalResourceId"] for r in resources}
 
-        # When the operator runs `make destroy` (cdk destroy --all)
+        def of_type(resource_type: str, prefix: str = "") -> list[str]:
+            return [p for (t, i), p in physical.items() if t == resource_type and i.startswith(prefix)]
+
+        # When both stacks are deleted as `make destroy` does (cdk destroy --all: the forwarding stack first)
         cli.destroy()
+        # Then both are gone (a resource CloudFormation cannot delete would leave its stack DELETE_FAILED)
+        assert "IamKeyLifecycle" not in {s["StackName"] for s in cloudformation.describe_stacks()["Stacks"]}
+        assert "IamKeyLifecycleIamEvents" not in {s["StackName"] for s in east.describe_stacks()["Stacks"]}
 
-        # Then both stacks are gone, and the lock table (no deletion protection) with them
-        assert _stacks(account, REGION) == set() and _stacks(account, "us-east-1") == set()
+        # And the secrets key is kept, usable (RetainExceptOnCreate), and so are the functions' log groups
+        kms = account.admin_client("kms")
+        (secrets_key,) = of_type("AWS::KMS::Key", "SecretsEncryption")
+        assert kms.describe_key(KeyId=secrets_key)["KeyMetadata"]["KeyState"] == "Enabled"
+        (logs_key,) = of_type("AWS::KMS::Key", "FunctionsLogsKey")
+        assert kms.describe_key(KeyId=logs_key)["KeyMetadata"]["KeyState"] == "Enabled"
+        kept_logs = {g["logGroupName"] for g in account.admin_client("logs").describe_log_groups()["logGroups"]}
+        assert len(of_type("AWS::Logs::LogGroup")) == 4 and set(of_type("AWS::Logs::LogGroup")) <= kept_logs
+        # And the topic's key is scheduled for deletion after its 7-day window, the lock table and the schedule group
+        # are gone with the stack
+        for prefix in ("Notifications", "UserLocks"):
+            (key,) = of_type("AWS::KMS::Key", prefix)
+            metadata = kms.describe_key(KeyId=key)["KeyMetadata"]
+            assert metadata["KeyState"] == "PendingDeletion", prefix
+            assert (metadata["DeletionDate"] - datetime.now(UTC)).days in (6, 7), prefix
         assert account.admin_client("dynamodb").list_tables()["TableNames"] == []
-        # And the functions' log groups and the secrets key stay, the key still usable for the secrets it holds
-        logs = account.admin_client("logs")
-        kept = {g["logGroupName"] for g in logs.describe_log_groups()["logGroups"]}
-        assert set(log_groups.values()) <= kept
-        [secrets_key] = [key for logical_id, key in keys.items() if logical_id.startswith("SecretsEncryptionKey")]
-        assert account.admin_client("kms").describe_key(KeyId=secrets_key)["KeyMetadata"]["KeyState"] == "Enabled"
+        groups = account.admin_client("scheduler").list_schedule_groups()["ScheduleGroups"]
+        assert [g["Name"] for g in groups] == ["default"]
 
-        # When the operator deploys again
+        # When the same app is deployed again, then it succeeds, with a new key and new log groups
         cli.deploy()
-        # Then it succeeds: nothing retained collides with the new resources
-        assert _stacks(account, REGION) == {"IamKeyLifecycle"}
-        assert _stacks(account, "us-east-1") == {"IamKeyLifecycleIamEvents"}
+        redeployed = cloudformation.list_stack_resources(StackName="IamKeyLifecycle")["StackResourceSummaries"]
+        new_key = next(r["PhysicalResourceId"] for r in redeployed if r["LogicalResourceId"].startswith("Secrets"))
+        assert new_key != secrets_key
