@@ -10,11 +10,12 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Extra CDK CLI arguments for diff, deploy and destroy, e.g. CDK_ARGS="--require-approval never" in a pipeline.
 CDK_ARGS ?=
 
-.PHONY: crash-sweep help install template-checks test lint format typecheck unit infra e2e demo synth diff deploy destroy bench report clean
+.PHONY: crash-sweep help install template-checks test test-py313 lint format typecheck unit infra e2e demo synth diff deploy destroy bench report clean
 
 help:
 	@echo "make demo      deploy into a local emulated account and run a simulated year of schedules"
-	@echo "make test      lint, type-check and run every test (installs what it needs)"
+	@echo "make test      lint, type-check, template checks and every test (installs what it needs)"
+	@echo "make test-py313  the unit and handler suites under Python 3.13, the functions' runtime"
 	@echo "make synth     synthesize the CloudFormation template into cdk.out/"
 	@echo "make diff | deploy | destroy   against the AWS account of your current credentials"
 	@echo "make bench     benchmarks (IAM call counts, time, memory)"
@@ -34,7 +35,7 @@ install: $(VENV)/.installed node_modules/.installed
 # checkov in a virtualenv of its own: its pinned dependencies clash with the project's.
 CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV) $(VENV313)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
@@ -59,6 +60,20 @@ typecheck: $(VENV)/.installed
 test: install lint typecheck template-checks
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
+
+# The functions run Python 3.13 (the Lambda runtime); the suites that run them in process run under 3.13 too, in a
+# virtualenv of their own with the same pins. Outside `make test` to keep it within its time budget; CI runs both.
+PYTHON313 ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); do \
+	$$p -c '' 2>/dev/null && echo $$p && break; done)
+VENV313 := .venv313
+$(VENV313)/.installed: requirements.txt requirements-dev.txt
+	@test -n "$(PYTHON313)" || { echo "python3.13 not found: install it to run the 3.13 suites"; exit 1; }
+	test -x $(VENV313)/bin/python || $(PYTHON313) -m venv $(VENV313)
+	$(VENV313)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+test-py313: $(VENV313)/.installed
+	$(VENV313)/bin/python -m pytest -n 2 -p no:cacheprovider tests/unit tests/integration
 
 unit: $(VENV)/.installed
 	$(PY) -m pytest tests/unit tests/integration
@@ -96,4 +111,4 @@ report: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tools/inventory_report.py
 
 clean:
-	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV)
+	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV) $(VENV313)
