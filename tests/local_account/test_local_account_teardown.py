@@ -7,10 +7,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cli_helpers import bootstrapped_cli, forget_host_credentials
 
 from local_account import LocalAccount
-from local_account.account import BASE_CONTEXT
-from local_account.cdk import CdkCli
 from local_account.public_parameters import publish_powertools_layer
 from stacks.powertools import pinned_version
 
@@ -25,21 +24,12 @@ pytestmark = [
 
 @pytest.fixture(autouse=True)
 def _no_host_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL"):
-        monkeypatch.delenv(name, raising=False)
+    forget_host_credentials(monkeypatch)
 
 
 def test_destroy_leaves_the_secrets_key_and_the_logs_and_a_redeploy_succeeds(tmp_path: Path) -> None:
     with LocalAccount.empty(start=START, region=REGION) as account:
-        admin = account.admin_credentials
-        cli = CdkCli(
-            endpoint_url=account.endpoint_url,
-            credentials=(admin["AccessKeyId"], admin["SecretAccessKey"]),
-            region=REGION,
-            output_dir=tmp_path / "cdk.out",
-        )
-        cli.bootstrap(account.account_id, REGION, "us-east-1")
-        cli.synth(BASE_CONTEXT)
+        cli = bootstrapped_cli(account, tmp_path)
         publish_powertools_layer(account.account_id, REGION, pinned_version())
         cli.deploy()
         cloudformation = account.admin_client("cloudformation")
