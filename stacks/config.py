@@ -224,7 +224,6 @@ class LifecycleConfig(BaseModel):
                 raise ValueError(f"{arn!r} is not an IAM role, user or account root ARN")
         if len({_reader_parts(arn) for arn in value}) > 1:
             raise ValueError("must all be in one account and partition: the stack's (the key policy names them)")
-        return value
         if len(set(value)) != len(value):
             raise ValueError("lists a principal twice")
         return value

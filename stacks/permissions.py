@@ -491,8 +491,4 @@ def wildcard_acknowledgements(scope: PermissionScope, function: str) -> dict[str
             "user path; IAM refuses to delete a device still assigned to a user, and only a managed user's device "
             "can be deactivated by this role."
         )
-        acks[f"IAM5[Resource::arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:mfa/*]"] = (
-            "iam:DeleteVirtualMFADevice only: virtual MFA devices are named by whoever created them, not by the "
-            "user path; a device can only be deleted once deactivated from a managed user."
-        )
     return acks

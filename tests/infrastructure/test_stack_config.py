@@ -119,6 +119,7 @@ def test_cdk_json_lists_every_setting_and_nothing_else() -> None:
             "must all be in one account and partition",
         ),
         ("removable_group_path", "/", "must be null or an IAM path other than '/'"),
+        ("secret_readers", ["arn:aws:iam::111122223333:root"] * 2, "lists a principal twice"),
     ],
 )
 def test_a_bad_value_names_its_key(key: str, value: Any, message: str) -> None:
