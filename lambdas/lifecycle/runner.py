@@ -407,6 +407,7 @@ class Runner:
             path=found.get("Path", "/"),
             create_date=found["CreateDate"],
             tags=iam.user_tags(name),
+            permissions_boundary_arn=(found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
         )
         if not is_managed(current, self.settings):
             raise ActionFailed("refused: the user is no longer managed by this stack (re-checked before deletion)")

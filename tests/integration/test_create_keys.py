@@ -254,6 +254,7 @@ def test_reconcile_creates_a_key_for_a_managed_user_without_one(account: Account
     account.iam.create_user(
         UserName="half-made",
         Path=PATH,
+        PermissionsBoundary=account.boundary_arn,
         Tags=[
             {"Key": "managed-by", "Value": MANAGED_BY},
             {"Key": "owner", "Value": OWNER},
@@ -293,3 +294,29 @@ def test_reconcile_warns_about_unmanaged_users_in_the_path(account: Account) -> 
     assert [(w["code"], w["user_name"]) for w in report["warnings"]] == [("unmanaged_in_path", "intruder")]
     assert account.keys("intruder") == {}
     assert PREFIX + "intruder" not in account.state()["secrets"]
+
+
+def test_reconcile_never_gives_a_key_to_a_tagged_user_the_stack_did_not_create(account: Account) -> None:
+    # Given a user made by hand in the path and tagged as managed (no boundary), and a tagged user on a sub-path
+    # (IAM's `user/temporary/*` covers /temporary/admins/ too), both without a key
+    expires = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tags = [
+        {"Key": "managed-by", "Value": MANAGED_BY},
+        {"Key": "owner", "Value": OWNER},
+        {"Key": "expires-at", "Value": expires},
+        {"Key": "provisioning", "Value": "true"},
+    ]
+    account.iam.create_user(UserName="handmade", Path=PATH, Tags=tags)
+    account.iam.create_user(
+        UserName="nested", Path=f"{PATH}admins/", PermissionsBoundary=account.boundary_arn, Tags=tags
+    )
+    state = account.state()
+    # When the hourly reconcile runs
+    report = account.invoke("create_keys", {"action": "reconcile"})
+    # Then neither gets a key or a secret; both are reported with the reason
+    assert report["actions"] == []
+    warnings = {w["user_name"]: w["message"] for w in report["warnings"] if w["code"] == "unmanaged_in_path"}
+    assert set(warnings) == {"handmade", "nested"}
+    assert "permissions boundary" in warnings["handmade"]
+    assert "below" in warnings["nested"]
+    assert account.state() == state
