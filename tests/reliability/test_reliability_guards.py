@@ -127,6 +127,14 @@ BAD_PAYLOADS = [
     ("create_keys", create("outsider"), "user_name"),
     ("create_keys", {**create("x"), "owner": ""}, "owner"),
     ("create_keys", {**create("x"), "owner": 5}, "owner"),
+    # IAM tag values hold Unicode letters, digits, white space and _ . : / = + - @ only (IAM API Reference, Tag):
+    # anything else, even one character among valid ones, reaches no API.
+    ("create_keys", {**create("x"), "owner": "alice<bob"}, "owner"),
+    ("create_keys", {**create("x"), "owner": "alice\x00bob"}, "owner"),
+    ("create_keys", {**create("x"), "owner": "alice\u202ebob"}, "owner"),
+    ("create_keys", {**create("x"), "purpose": "deploys\u202e"}, "purpose"),
+    # IAM user names allow ',', Secrets Manager secret names do not: the user would be made, then rolled back.
+    ("create_keys", create("a,b"), "user_name"),
     ("create_keys", {**create("x"), "dry_run": "yes"}, "dry_run"),
     ("create_keys", {"action": "explode"}, "action"),
     ("create_keys", ["not", "an", "object"], "event"),
