@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
@@ -226,11 +227,26 @@ class Runner:
             detail += f", member of {group}"
         return detail
 
+    def _delete_unknown_keys(self, name: str, before: set[str]) -> str:
+        """After a CreateAccessKey whose answer never arrived: delete any key that was not there before it."""
+        iam = self.aws.iam
+        try:
+            unknown = [k["AccessKeyId"] for k in iam.list_access_keys(name) if k["AccessKeyId"] not in before]
+        except AwsError:
+            # The pending-key tag stays: the next run deletes a key that has no stored secret.
+            return "whether a key was created is unknown (listing the keys failed); the next run deletes it"
+        kept = [akid for akid in unknown if not _attempt(partial(iam.delete_access_key, name, akid))]
+        if kept:
+            return f"the new key {', '.join(kept)} could not be deleted; the next run deletes it"
+        _attempt(lambda: iam.untag_user(name, [PENDING_KEY_TAG]))
+        return f"the new key {', '.join(unknown)} was deleted again" if unknown else "no key was created"
+
     def _create_key(self, action: Action, out: RunOutcome, steps: list[_Undo] | None) -> str:
         iam, secrets, s = self.aws.iam, self.aws.secrets, self.settings
         name = action.user_name
         info = self._user(name)
-        if len(iam.list_access_keys(name)) >= 2:
+        before = {k["AccessKeyId"] for k in iam.list_access_keys(name)}
+        if len(before) >= 2:
             raise ActionFailed("the user already has 2 access keys (the IAM limit); no third key is created")
 
         secret_name = self._secret_name(name)
@@ -258,7 +274,11 @@ class Runner:
         # Write-ahead: should the run die between CreateAccessKey and PutSecretValue, the next run knows the
         # key without a secret is this stack's orphan (not someone else's key) and deletes it.
         iam.tag_user(name, {PENDING_KEY_TAG: format_timestamp(self.now)})
-        new = iam.create_access_key(name)
+        try:
+            new = iam.create_access_key(name)
+        except AwsError as exc:
+            # The key may exist although its answer was lost or unreadable: nobody can ever read its secret.
+            raise ActionFailed(f"{exc}; {self._delete_unknown_keys(name, before)}") from None
         akid = new.access_key_id
         action.access_key_id = akid
         version_id = f"{akid}-{uuid4().hex}"
