@@ -13,12 +13,12 @@ from uuid import uuid4
 
 from gateways.errors import AwsError
 from gateways.iam import INACTIVE
-from gateways.secrets import MalformedSecret, SecretsGateway, key_record
+from gateways.secrets import MalformedSecret, SecretsGateway, UnsafeSecret, key_record
 from lifecycle.budget import UNLIMITED, Budget
 from lifecycle.dates import as_utc, format_timestamp
 from lifecycle.gate import Skip, UserGate
 from lifecycle.planner import expiry_for
-from lifecycle.rules import classify_keys, is_managed
+from lifecycle.rules import classify_keys, is_managed, may_leave_group
 from models.events import CreateUserEvent
 from models.report import Action, ActionKind, ActionStatus, Plan, Warning
 from models.settings import Settings
@@ -258,6 +258,8 @@ class Runner:
                 tags={MANAGED_BY_TAG: s.managed_by},
                 kms_key_id=s.secret_kms_key_id,
             )
+        except UnsafeSecret as exc:
+            raise ActionFailed(str(exc)) from None
         except AwsError as exc:
             # A write may have taken effect although its answer was lost; a new user owns no secret yet, so
             # whatever exists under its name now is put away again.
@@ -265,11 +267,9 @@ class Runner:
                 steps.append(_Undo("secret", lambda: _discard_secret(secrets, secret_name, s.secret_recovery_days)))
             raise
         info.secret_arn = secret.arn
-        if steps is not None:
-            if secret.origin == "created":
-                steps.append(_Undo("secret", lambda: secrets.force_delete(secret_name)))
-            elif secret.origin == "restored":
-                steps.append(_Undo("secret", lambda: secrets.schedule_deletion(secret_name, s.secret_recovery_days)))
+        if steps is not None and secret.origin in ("created", "restored"):
+            # Never ForceDeleteWithoutRecovery (the roles are denied it): a rolled-back secret stays recoverable.
+            steps.append(_Undo("secret", lambda: secrets.schedule_deletion(secret_name, s.secret_recovery_days)))
 
         # Write-ahead: should the run die between CreateAccessKey and PutSecretValue, the next run knows the
         # key without a secret is this stack's orphan (not someone else's key) and deletes it.
@@ -431,6 +431,14 @@ class Runner:
         )
         if not is_managed(current, self.settings):
             raise ActionFailed("refused: the user is no longer managed by this stack (re-checked before deletion)")
+        # RemoveUserFromGroup names no member, so the role may empty only the stack's group and those under
+        # removable_group_path; a membership elsewhere (an admin group, a deny group) is for a person to end.
+        kept = sorted(g["GroupName"] for g in iam.groups_of(name) if not may_leave_group(g, self.settings))
+        if kept:
+            raise ActionFailed(
+                f"refused: the user is also in {', '.join(kept)}, which this stack may not remove members from; "
+                "remove it from them by hand and the next cleanup deletes it (nothing was changed)"
+            )
         if DELETING_TAG not in current.tags:
             # Write-ahead: a deletion cut short after the keys are gone is finished by the next cleanup, and
             # no other function gives the half-deleted user a new key in between.
@@ -484,10 +492,7 @@ def _discard_secret(secrets: SecretsGateway, name: str, recovery_days: int) -> N
     described = secrets.describe(name)
     if described is None or described.get("DeletedDate"):
         return
-    if described.get("VersionIdsToStages"):
-        secrets.schedule_deletion(name, recovery_days)  # restored from its recovery window: back into it
-    else:
-        secrets.force_delete(name)  # holds nothing
+    secrets.schedule_deletion(name, recovery_days)  # recoverable, like every deletion the stack makes
 
 
 def name_budget_left(out: RunOutcome) -> None:
@@ -527,7 +532,7 @@ def _attempt(step: Callable[[], object]) -> bool:
 
 def _safe_detail(exc: Exception) -> str:
     """Report text for an exception: our own messages are safe; anything else is named by type only."""
-    if isinstance(exc, ActionFailed | AwsError | MalformedSecret):
+    if isinstance(exc, ActionFailed | AwsError | MalformedSecret | UnsafeSecret):
         return str(exc)
     log.error("unexpected error while applying an action", exc_info=exc)
     return f"unexpected error: {type(exc).__name__}"

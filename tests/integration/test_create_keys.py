@@ -163,10 +163,11 @@ def test_failure_at_any_step_rolls_the_create_back(account: Account, operation: 
     # When the operator creates a user
     report = account.create(NAME)
 
-    # Then the call was made, it failed, and no user, key or secret is left
+    # Then the call was made, it failed, and no user or key is left; a secret it made is in its recovery window
+    # (never deleted without recovery: the roles are denied ForceDeleteWithoutRecovery)
     assert operation in account.faults.operations()
     assert account.user(NAME) is None
-    assert account.secret(NAME) is None
+    assert account.live_secret(NAME) is None
     assert account.iam.list_users(PathPrefix=PATH)["Users"] == []
     assert account.iam.get_group(GroupName=GROUP)["Users"] == []
     # And the report says what failed and that everything was undone
@@ -320,3 +321,18 @@ def test_reconcile_never_gives_a_key_to_a_tagged_user_the_stack_did_not_create(a
     assert "permissions boundary" in warnings["handmade"]
     assert "below" in warnings["nested"]
     assert account.state() == state
+
+
+def test_a_rolled_back_secret_stays_recoverable(account: Account) -> None:
+    # Given AWS refuses storing the new key, after the create made the user's secret
+    account.faults.fail("PutSecretValue", "AccessDenied")
+    # When the operator creates a user
+    account.create(NAME)
+    # Then the secret is scheduled for deletion with a recovery window, never deleted without one (the roles are
+    # denied secretsmanager:ForceDeleteWithoutRecovery)
+    secret = account.secret(NAME)
+    assert secret is not None and secret.get("DeletedDate") is not None
+    # And creating the user again restores it and stores the key there
+    account.faults.clear()
+    assert account.create(NAME)["verification"] == "verified"
+    assert account.live_secret(NAME) is not None
