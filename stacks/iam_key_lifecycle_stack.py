@@ -76,6 +76,7 @@ class IamKeyLifecycleStack(Stack):
                 **config.engine_settings(),
                 "permissions_boundary_arn": guardrails.boundary.managed_policy_arn,
                 "temporary_user_group": guardrails.group.group_name,
+                "removable_group_path": config.removable_group_path or "",
                 "notification_topic_arn": notifications.topic.topic_arn,
                 "secret_kms_key_id": secrets.key.key_arn,
                 "lock_table_name": locks.table.table_name,

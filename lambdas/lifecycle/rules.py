@@ -43,6 +43,18 @@ def is_unmanaged_in_path(user: UserState, settings: Settings) -> bool:
     return in_managed_path(user, settings) and not is_managed(user, settings)
 
 
+def may_leave_group(group: dict[str, str], settings: Settings) -> bool:
+    """Whether cleanup may take a user out of this group (ListGroupsForUser's entry): the stack's own group, or one
+    at or below removable_group_path. Without a configured group (the engine alone) every group is."""
+    if settings.temporary_user_group is None:
+        return True
+    if group["GroupName"].lower() == settings.temporary_user_group.lower():
+        return True
+    return settings.removable_group_path is not None and group.get("Path", "/").startswith(
+        settings.removable_group_path
+    )
+
+
 def why_unmanaged(user: UserState, settings: Settings) -> str:
     """Why a user at or below the managed path is not managed, for the warning."""
     if user.path != settings.managed_user_path:
