@@ -5,6 +5,7 @@ Pure logic: the caller looks up the target user and passes it in; nothing here c
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -130,14 +131,31 @@ def actor_arn(detail: dict[str, Any]) -> str | None:
     return arn or identity.get("arn")
 
 
+# The functions' roles have fixed names, so the stack's own calls are told apart by exact role ARN: a role someone
+# else creates under the stack's role path is not the stack (the rule's pattern and this check agree).
+STACK_FUNCTIONS = ("create_keys", "rotate_keys", "cleanup_users", "detect_changes")
+ROLE_NAME_PREFIX = "IamKeyLifecycle-"
+
+
+def stack_role_name(function: str, region: str) -> str:
+    """The name of a function's role in the stack deployed to `region` (IAM role names are account-wide)."""
+    return f"{ROLE_NAME_PREFIX}{function.replace('_', '-')}-{region}"
+
+
+def stack_role_names(region: str) -> list[str]:
+    return [stack_role_name(function, region) for function in STACK_FUNCTIONS]
+
+
 def made_by_stack(detail: dict[str, Any], settings: Settings) -> bool:
-    """The stack's roles all live under one IAM path, so a session of any of them is the stack acting."""
+    """A session of one of the stack's function roles: exactly those roles, under the stack's role path."""
     identity = detail.get("userIdentity") or {}
     if identity.get("type") != "AssumedRole":
         return False
     arn = actor_arn(detail) or ""
     _, sep, resource = arn.partition(":role")
-    return bool(sep) and resource.startswith(settings.stack_role_path) and ":iam::" in arn
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+    names = {f"{settings.stack_role_path}{name}" for name in stack_role_names(region)}
+    return bool(sep) and resource in names and ":iam::" in arn
 
 
 def target_user_name(event: dict[str, Any]) -> str | None:

@@ -221,3 +221,15 @@ def test_an_in_path_user_without_the_boundary_is_not_managed() -> None:
     # The stack creates every user with its boundary; a tagged user without it was not made by the stack
     handmade = managed_user().model_copy(update={"permissions_boundary_arn": None})
     assert classify(sample("create_access_key_by_hand"), handmade, deployed()).kind is ChangeKind.UNRELATED
+
+
+def test_a_role_someone_created_under_the_stacks_role_path_is_not_the_stack() -> None:
+    # Given a key created by a session of a role under the stack's role path that is not one of its function roles
+    event = sample("create_access_key_by_stack")
+    issuer = event["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]
+    issuer["arn"] = "arn:aws:iam::123456789012:role/iam-key-lifecycle/IamKeyLifecycle-rotate-keys-us-east-1-lookalike"
+    event["detail"]["responseElements"]["accessKey"]["accessKeyId"] = "AKIA3LOOKALIKEKEY001"
+    # Then it is not the stack's own call, and the key is reported
+    assert not made_by_stack(event["detail"], Settings())
+    change = classify(event, managed_user(), Settings())
+    assert change.kind is ChangeKind.KEY_CREATED_OUT_OF_BAND
