@@ -156,6 +156,11 @@ def common_statements(scope: PermissionScope, log_group_arn: str) -> list[iam.Po
     ]
 
 
+def _check_secrets(scope: PermissionScope) -> iam.PolicyStatement:
+    # Before writing a new key into a secret: who else can read it (its resource policy).
+    return _allow("CheckAdoptedSecrets", ["secretsmanager:GetResourcePolicy"], [scope.secrets_arn])
+
+
 def _use_secrets_key(scope: PermissionScope) -> iam.PolicyStatement:
     return _allow(
         "EncryptSecretsThroughSecretsManager",
@@ -264,8 +269,7 @@ def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
             ],
             [scope.secrets_arn],
         ),
-        # Before writing into a secret it did not create: who else can read it (its resource policy).
-        _allow("CheckAdoptedSecrets", ["secretsmanager:GetResourcePolicy"], [scope.secrets_arn]),
+        _check_secrets(scope),
         _use_secrets_key(scope),
         # {"action": "audit"}: the account summary (root keys present) has no resource-level permissions.
         _allow(
@@ -300,6 +304,7 @@ def rotate_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
             ],
             [scope.secrets_arn],
         ),
+        _check_secrets(scope),
         _use_secrets_key(scope),
     ]
 

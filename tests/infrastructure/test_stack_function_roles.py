@@ -277,6 +277,7 @@ def expected_rotate_keys(s: Synth) -> list[dict[str, Any]]:
             ],
             [SECRETS],
         ),
+        allow("CheckAdoptedSecrets", ["secretsmanager:GetResourcePolicy"], [SECRETS]),
         secrets_key(s),
         *guards(s, creates_users=False),
         *cdk_added(s),

@@ -357,6 +357,7 @@ NEEDED: dict[str, list[Request]] = {
         ("iam:CreateAccessKey", MANAGED_USER, TAGGED),
         ("iam:UpdateAccessKey", MANAGED_USER, TAGGED),
         ("iam:TagUser", MANAGED_USER, {**TAGGED, "aws:TagKeys": ["current-since:AKIAEXAMPLE"]}),
+        ("secretsmanager:GetResourcePolicy", f"{SECRET}temporary-iam-users/alice-AbCdEf", {}),
         ("secretsmanager:UpdateSecretVersionStage", f"{SECRET}temporary-iam-users/alice-AbCdEf", {}),
     ],
     "cleanup_users": [
