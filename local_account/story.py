@@ -66,6 +66,8 @@ def demo_context() -> dict[str, Any]:
         "rotate_schedule": "cron(0 9 ? * MON-FRI *)",
         "cleanup_schedule": "cron(0 6 * * ? *)",
         "schedule_time_zone": "UTC",
+        # Cleanup may take users out of the groups under this path (the stack's own group always).
+        "removable_group_path": "/demo/",
     }
 
 
@@ -196,7 +198,7 @@ class Story:
             PolicyDocument=_policy("sts:GetCallerIdentity"),
         )["Policy"]
         iam.attach_user_policy(UserName=user_name, PolicyArn=policy["Arn"])
-        iam.create_group(GroupName="demo-extra-group")
+        iam.create_group(GroupName="demo-extra-group", Path="/demo/")
         iam.add_user_to_group(GroupName="demo-extra-group", UserName=user_name)
         kinds = "login profile, MFA device, signing certificate, SSH key, inline and attached policy, extra group"
         try:

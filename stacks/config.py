@@ -51,7 +51,22 @@ _OPERATOR_KEY_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 _PATH_RE = re.compile(r"^/([A-Za-z0-9_+=,.@-]+/)+$")
 _SECRET_PREFIX_RE = re.compile(r"^[A-Za-z0-9/_+=.@-]+$")
 _POLICY_NAME_RE = re.compile(r"^[A-Za-z0-9+=,.@_/-]+$")
-_PRINCIPAL_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)$")
+_PRINCIPAL_ARN_RE = re.compile(r"^arn:(aws[a-z-]*):iam::(\d{12}):(root|(role|user)/[A-Za-z0-9+=,.@_/-]+)$")
+# AWS managed policies that would hand temporary users the account (or the means to take it): refused at synth.
+PRIVILEGED_POLICIES = frozenset(
+    {
+        "AdministratorAccess",
+        "AdministratorAccess-Amplify",
+        "AdministratorAccess-AWSElasticBeanstalk",
+        "PowerUserAccess",
+        "IAMFullAccess",
+        "AWSCloudFormationFullAccess",
+        "AWSLambda_FullAccess",
+        "AWSKeyManagementServicePowerUser",
+        "SecretsManagerReadWrite",
+        "AmazonEventBridgeSchedulerFullAccess",
+    }
+)
 _TAG_VALUE_RE = re.compile(r"^[\w.:/=+\-@ ]+$")
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _RATE_RE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|hours|days))\)$")
@@ -120,12 +135,14 @@ class LifecycleConfig(BaseModel):
     rotate_schedule: str
     cleanup_schedule: str
     schedules_enabled: SchedulesEnabled
-    # null drops a key from the CDK context, so for these two absent and null are the same: none.
+    # null drops a key from the CDK context, so for these absent and null are the same: none.
     notification_email: str | None = None
     log_retention_days: int
     dry_run: bool
     reserved_concurrency: int | None = Field(default=None, ge=1, le=1000)
     secret_readers: tuple[str, ...]
+    # Groups under this path, besides the stack's own, are ones cleanup may take a deleted user out of (null: none).
+    removable_group_path: str | None = None
     generate_bootstrap_version_rule: bool
     # Detection (stacks/detection.py): the response to a key created by hand on a managed user, the days
     # ahead owners are warned, the posture audit's schedule, and a CloudTrail trail for accounts without one.
@@ -145,7 +162,7 @@ class LifecycleConfig(BaseModel):
                 raise ValueError('must be JSON, such as ["IAMReadOnlyAccess"] or {"rotate": false}') from None
         return value
 
-    @field_validator("notification_email", "reserved_concurrency", mode="before")
+    @field_validator("notification_email", "reserved_concurrency", "removable_group_path", mode="before")
     @classmethod
     def _null_from_cli(cls, value: Any) -> Any:
         return None if value in ("", "null", "none", "None") else value
@@ -155,6 +172,15 @@ class LifecycleConfig(BaseModel):
     def _path(cls, value: str) -> str:
         if not _PATH_RE.match(value) or len(value) > 512:
             raise ValueError("must be an IAM path other than '/', such as /temporary/ (letters, digits and _+=,.@-)")
+        return value
+
+    @field_validator("removable_group_path")
+    @classmethod
+    def _group_path(cls, value: str | None) -> str | None:
+        if value is not None and (not _PATH_RE.match(value) or len(value) > 512):
+            raise ValueError(
+                "must be null or an IAM path other than '/', such as /removable/ (letters, digits, _+=,.@-)"
+            )
         return value
 
     @field_validator("managed_by_tag_value")
@@ -169,6 +195,10 @@ class LifecycleConfig(BaseModel):
     def _prefix(cls, value: str) -> str:
         if not _SECRET_PREFIX_RE.match(value):
             raise ValueError("may contain only letters, digits and /_+=.@-")
+        # Every secret permission is `secret:<prefix>*`: without the '/', "temporary-iam-users" would also cover
+        # "temporary-iam-users-lookalike/..." and "temporary-iam-userss".
+        if not value.endswith("/"):
+            raise ValueError("must end with '/', such as temporary-iam-users/, so it names one folder of secrets")
         return value
 
     @field_validator("allowed_managed_policies")
@@ -177,6 +207,11 @@ class LifecycleConfig(BaseModel):
         for name in value:
             if not _POLICY_NAME_RE.match(name):
                 raise ValueError(f"{name!r} is not an AWS managed policy name, such as IAMReadOnlyAccess")
+            if name in PRIVILEGED_POLICIES:
+                raise ValueError(
+                    f"{name!r} is privileged: temporary users could take over the account (assume the CDK deploy "
+                    "roles, change the stack's functions or key policies); allow narrower policies"
+                )
         if len(set(value)) != len(value):
             raise ValueError("lists a policy twice")
         return value
@@ -187,6 +222,8 @@ class LifecycleConfig(BaseModel):
         for arn in value:
             if not _PRINCIPAL_ARN_RE.match(arn):
                 raise ValueError(f"{arn!r} is not an IAM role, user or account root ARN")
+        if len({_reader_parts(arn) for arn in value}) > 1:
+            raise ValueError("must all be in one account and partition: the stack's (the key policy names them)")
         if len(set(value)) != len(value):
             raise ValueError("lists a principal twice")
         return value
@@ -235,6 +272,16 @@ class LifecycleConfig(BaseModel):
     def engine_settings(self) -> dict[str, Any]:
         """The engine's settings fields this config sets (the stack adds the resource ARNs and names)."""
         return {field: getattr(self, key) for key, field in _ENGINE_FIELDS.items()}
+
+
+def _reader_parts(arn: str) -> tuple[str, str]:
+    match = _PRINCIPAL_ARN_RE.match(arn)
+    return (match.group(1), match.group(2)) if match else ("", "")
+
+
+def reader_account(secret_readers: tuple[str, ...]) -> tuple[str, str]:
+    """(partition, account) of the secret readers, which the validator keeps to one of each."""
+    return _reader_parts(secret_readers[0])
 
 
 def operator_context(context: Mapping[str, Any]) -> dict[str, Any]:

@@ -19,38 +19,37 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from lifecycle.classify import CLOUDTRAIL_DETAIL_TYPE, WATCHED_EVENTS
+from lifecycle.classify import CLOUDTRAIL_DETAIL_TYPE, WATCHED_EVENTS, stack_role_names
 from stacks.nag import acknowledge, acknowledge_checkov
 
 IAM_EVENTS_REGION = "us-east-1"
 
 
-def iam_change_pattern(role_path: str) -> dict[str, object]:
-    """The rule's `detail`: the watched IAM calls, made by anyone but a session of one of the stack's roles
-    (all of them live under `role_path`). A call by an IAM user or the root user has no session issuer."""
-    stack_roles = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{role_path}"
+def iam_change_pattern(role_path: str, region: str = Aws.REGION) -> dict[str, object]:
+    """The rule's `detail`: the watched IAM calls, made by anyone but a session of one of the stack's function roles
+    (their exact ARNs: a role someone else creates under `role_path` is watched). A call by an IAM user or the root
+    user has no session issuer."""
+    stack_roles = [
+        f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{role_path}{name}" for name in stack_role_names(region)
+    ]
     return {
         "eventSource": ["iam.amazonaws.com"],
         "eventName": list(WATCHED_EVENTS),
         "$or": [
             {"userIdentity": {"type": [{"anything-but": "AssumedRole"}]}},
-            {
-                "userIdentity": {
-                    "sessionContext": {"sessionIssuer": {"arn": [{"anything-but": {"prefix": stack_roles}}]}}
-                }
-            },
+            {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"anything-but": stack_roles}]}}}},
         ],
     }
 
 
-def _iam_change_rule(scope: Construct, role_path: str, description: str) -> events.Rule:
+def _iam_change_rule(scope: Construct, role_path: str, description: str, region: str = Aws.REGION) -> events.Rule:
     """A rule on the default bus of the scope's region matching the watched IAM calls made outside the stack."""
     return events.Rule(
         scope,
         "IamChangesRule",
         description=description,
         event_pattern=events.EventPattern(
-            source=["aws.iam"], detail_type=[CLOUDTRAIL_DETAIL_TYPE], detail=iam_change_pattern(role_path)
+            source=["aws.iam"], detail_type=[CLOUDTRAIL_DETAIL_TYPE], detail=iam_change_pattern(role_path, region)
         ),
     )
 
@@ -194,6 +193,7 @@ class IamEventsForwarding(Construct):
             self,
             role_path,
             f"Forwards IAM calls made outside the stack's roles to the stack in {target_region}",
+            target_region,
         )
         self.rule.add_target(
             targets.EventBus(self.target_bus, dead_letter_queue=self.dead_letter_queue, role=self.role)

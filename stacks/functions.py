@@ -6,7 +6,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -15,6 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from lifecycle.classify import stack_role_name
 from stacks import powertools
 from stacks.config import LAMBDAS_DIR, METRICS_NAMESPACE, ROLE_PATH, settings_environment
 from stacks.nag import acknowledge, acknowledge_checkov
@@ -224,6 +225,9 @@ class LifecycleFunctions(Construct):
                 f"{spec.construct_id}Role",
                 assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                 path=ROLE_PATH,
+                # A fixed name (per region: role names are account-wide), so detection can tell the stack's own
+                # calls by exact ARN, not by a path anyone allowed to create roles there could use.
+                role_name=stack_role_name(spec.name, Aws.REGION),
                 description=f"Execution role of the {spec.name} function",
             )
             for statement in [

@@ -33,6 +33,38 @@ IAM_WRITE_ACTIONS = [
     "iam:Upload*",
 ]
 
+# What the AWS managed policies the boundary knows grant, as actions: with only these allowed, the boundary allows
+# exactly them (and the caller's own identity) instead of everything the group might later be given.
+# IAMReadOnlyAccess: Generate*/Get*/List*/Simulate* on IAM (its policy document, version 4 and later).
+KNOWN_POLICY_ACTIONS: dict[str, tuple[str, ...]] = {
+    "IAMReadOnlyAccess": (
+        "iam:GenerateCredentialReport",
+        "iam:GenerateServiceLastAccessedDetails",
+        "iam:Get*",
+        "iam:List*",
+        "iam:SimulateCustomPolicy",
+        "iam:SimulatePrincipalPolicy",
+    ),
+}
+# Whatever the group is given, a temporary user never reaches these: the CDK deploy roles (which trust the
+# account), the stack's functions and template, key policies and grants, schedules.
+DENIED_WHATEVER_THE_GROUP = [
+    "sts:AssumeRole*",
+    "lambda:*",
+    "cloudformation:*",
+    "kms:PutKeyPolicy",
+    "kms:CreateGrant",
+    "scheduler:*",
+]
+
+
+def boundary_allow(allowed_managed_policies: Sequence[str]) -> list[str]:
+    """The boundary's allowed actions: an allow-list when every allowed policy is known, else everything."""
+    if not allowed_managed_policies or any(name not in KNOWN_POLICY_ACTIONS for name in allowed_managed_policies):
+        return ["*"]
+    actions = {action for name in allowed_managed_policies for action in KNOWN_POLICY_ACTIONS[name]}
+    return sorted(actions | {"sts:GetCallerIdentity"})
+
 
 class TemporaryUserGuardrails(Construct):
     """The permissions boundary every temporary user is created with, and the group carrying the allowed policies."""
@@ -56,7 +88,15 @@ class TemporaryUserGuardrails(Construct):
             statements=[
                 # A boundary grants nothing by itself: what a user can do is the intersection with the
                 # group's policies. It caps, and the denies below hold whatever the group is given.
-                iam.PolicyStatement(sid="CapAtTheGroupPolicies", actions=["*"], resources=["*"]),
+                iam.PolicyStatement(
+                    sid="CapAtTheGroupPolicies", actions=boundary_allow(allowed_managed_policies), resources=["*"]
+                ),
+                iam.PolicyStatement(
+                    sid="DenyDeployRolesFunctionsKeysAndSchedules",
+                    effect=iam.Effect.DENY,
+                    actions=DENIED_WHATEVER_THE_GROUP,
+                    resources=["*"],
+                ),
                 iam.PolicyStatement(
                     sid="DenyIamWrites", effect=iam.Effect.DENY, actions=IAM_WRITE_ACTIONS, resources=["*"]
                 ),
@@ -84,13 +124,15 @@ class TemporaryUserGuardrails(Construct):
                 ),
             ],
         )
-        acknowledge(
-            self.boundary,
-            "IAM5[Action::*]",
-            "Permissions boundary, not a grant: temporary users' effective permissions are the intersection "
-            "with the group's managed policies; the boundary's explicit denies forbid IAM writes, the stored "
-            "secrets and their key, and assuming the stack's roles.",
-        )
+        for action in boundary_allow(allowed_managed_policies):
+            if "*" in action:
+                acknowledge(
+                    self.boundary,
+                    f"IAM5[Action::{action}]",
+                    "Permissions boundary, not a grant: temporary users' effective permissions are the intersection "
+                    "with the group's managed policies; the boundary's explicit denies forbid IAM writes, the stored "
+                    "secrets and their key, assuming roles, and the stack's functions, template, keys and schedules.",
+                )
         acknowledge(
             self.boundary,
             "IAM5[Resource::*]",

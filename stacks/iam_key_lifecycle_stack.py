@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Aws, CfnOutput, CfnRule, CfnRuleAssertion, Fn, Stack
 from constructs import Construct
 
-from stacks.config import ROLE_PATH, LifecycleConfig
+from stacks.config import ROLE_PATH, LifecycleConfig, reader_account
 from stacks.detection import ChangeDetection
 from stacks.functions import LifecycleFunctions
 from stacks.guardrails import TemporaryUserGuardrails
@@ -46,6 +46,21 @@ class IamKeyLifecycleStack(Stack):
             **kwargs,
         )
         secrets = SecretsEncryption(self, "SecretsEncryption", secret_readers=config.secret_readers)
+        if config.secret_readers:
+            # The stack is environment-agnostic: the readers' account is checked against the one deployed to.
+            partition, account = reader_account(config.secret_readers)
+            CfnRule(
+                self,
+                "SecretReadersInThisAccount",
+                assertions=[
+                    CfnRuleAssertion(
+                        assert_=Fn.condition_and(
+                            Fn.condition_equals(Aws.ACCOUNT_ID, account), Fn.condition_equals(Aws.PARTITION, partition)
+                        ),
+                        assert_description="secret_readers must be principals of the account the stack is deployed to",
+                    )
+                ],
+            )
         notifications = Notifications(self, "Notifications", email=config.notification_email)
         guardrails = TemporaryUserGuardrails(
             self,
@@ -61,6 +76,7 @@ class IamKeyLifecycleStack(Stack):
                 **config.engine_settings(),
                 "permissions_boundary_arn": guardrails.boundary.managed_policy_arn,
                 "temporary_user_group": guardrails.group.group_name,
+                "removable_group_path": config.removable_group_path or "",
                 "notification_topic_arn": notifications.topic.topic_arn,
                 "secret_kms_key_id": secrets.key.key_arn,
                 "lock_table_name": locks.table.table_name,
@@ -81,6 +97,7 @@ class IamKeyLifecycleStack(Stack):
                 topic_arn=notifications.topic.topic_arn,
                 topic_key_arn=notifications.key.key_arn,
                 deactivate_out_of_band_keys=config.out_of_band_key_response == "deactivate",
+                removable_group_path=config.removable_group_path,
             ),
             settings=settings,
             log_retention_days=config.log_retention_days,

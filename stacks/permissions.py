@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
+from gateways.events import EVENT_SOURCE
 from models.snapshot import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
@@ -23,6 +24,7 @@ from models.snapshot import (
     PURPOSE_TAG,
 )
 from stacks.config import ROLE_PATH
+from stacks.guardrails import IAM_WRITE_ACTIONS
 
 # Marks a user whose creation is not finished; the create function may delete only such users (rollback).
 PROVISIONING_TAG = "provisioning"
@@ -62,10 +64,24 @@ class PermissionScope:
     topic_key_arn: str
     # detect_changes may deactivate a key created by hand on a managed user (out_of_band_key_response).
     deactivate_out_of_band_keys: bool = False
+    # Groups under this path (besides the stack's own) are ones cleanup may take a deleted user out of.
+    removable_group_path: str | None = None
 
     @property
     def users_arn(self) -> str:
         return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:user{self.managed_user_path}*"
+
+    @property
+    def sub_path_users_arn(self) -> str:
+        """Users on a path below the managed one: `user/temporary/*` covers them, the stack never manages them."""
+        return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:user{self.managed_user_path}*/*"
+
+    @property
+    def removable_group_arns(self) -> list[str]:
+        groups = [self.group_arn]
+        if self.removable_group_path:
+            groups.append(f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:group{self.removable_group_path}*")
+        return groups
 
     @property
     def secrets_arn(self) -> str:
@@ -78,10 +94,6 @@ class PermissionScope:
     @property
     def any_user_arn(self) -> str:
         return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:user/*"
-
-    @property
-    def any_group_arn(self) -> str:
-        return f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:group/*"
 
     @property
     def any_mfa_arn(self) -> str:
@@ -126,7 +138,14 @@ def common_statements(scope: PermissionScope, log_group_arn: str) -> list[iam.Po
         _allow("ListSecrets", ["secretsmanager:ListSecrets"], ["*"]),
         _allow("DescribeManagedSecrets", ["secretsmanager:DescribeSecret"], [scope.secrets_arn]),
         _allow("PublishNotifications", ["sns:Publish"], [scope.topic_arn]),
-        _allow("PublishLifecycleEvents", ["events:PutEvents"], [scope.default_event_bus_arn]),
+        # events:source (Service Authorization Reference, PutEvents: "Filters access by the event source"): the
+        # stack's own source only, so no function can pass its events off as another service's.
+        _allow(
+            "PublishLifecycleEvents",
+            ["events:PutEvents"],
+            [scope.default_event_bus_arn],
+            {"StringEquals": {"events:source": EVENT_SOURCE}},
+        ),
         _allow(
             "EncryptNotificationsThroughSns",
             ["kms:GenerateDataKey", "kms:Decrypt"],
@@ -137,6 +156,11 @@ def common_statements(scope: PermissionScope, log_group_arn: str) -> list[iam.Po
     ]
 
 
+def _check_secrets(scope: PermissionScope) -> iam.PolicyStatement:
+    # Before writing a new key into a secret: who else can read it (its resource policy).
+    return _allow("CheckAdoptedSecrets", ["secretsmanager:GetResourcePolicy"], [scope.secrets_arn])
+
+
 def _use_secrets_key(scope: PermissionScope) -> iam.PolicyStatement:
     return _allow(
         "EncryptSecretsThroughSecretsManager",
@@ -144,6 +168,13 @@ def _use_secrets_key(scope: PermissionScope) -> iam.PolicyStatement:
         [scope.secrets_key_arn],
         _via("secretsmanager"),
     )
+
+
+# The create function's tags on an existing (finished) user: the per-key records only. Owner, expiry, purpose and
+# the provisioning mark are written by CreateUser itself and never rewritten.
+CREATE_RETAG_KEYS = LIFECYCLE_RECORD_TAG_KEYS
+# What the create function removes from a user: the provisioning mark once finished, and the per-key records.
+CREATE_UNTAG_KEYS = (PROVISIONING_TAG, *LIFECYCLE_RECORD_TAG_KEYS)
 
 
 def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
@@ -161,18 +192,39 @@ def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
                 "ForAllValues:StringLike": {"aws:TagKeys": list(WRITABLE_TAG_KEYS)},
             },
         ),
-        # CreateUser with tags is also authorized as TagUser, before the user has any tag, so this
-        # statement is conditioned on the request's tags rather than on the user's.
+        # CreateUser with tags is also authorized as iam:TagUser (the IAM User Guide's "Create new users only with
+        # specific tags" allows both actions), before the new user has any tag. TagUser supports no
+        # iam:PermissionsBoundary key (Service Authorization Reference: aws:RequestTag, aws:TagKeys and the user's
+        # iam:ResourceTag only), so IAM cannot tell a new user from an existing one without tags: this allows the
+        # creation tags (managed-by and provisioning=true required) on a user carrying no managed-by tag yet. An
+        # untagged user made by hand in the path is the residue; the SCP in the README keeps such users out of the
+        # path, and the functions never manage a user without the stack's boundary (lifecycle/rules.py).
         _allow(
-            "TagUsersWithLifecycleTags",
+            "TagNewUsersWithCreationTags",
             ["iam:TagUser"],
             [scope.users_arn],
             {
                 "ForAllValues:StringLike": {"aws:TagKeys": list(WRITABLE_TAG_KEYS)},
-                "StringEqualsIfExists": {f"aws:RequestTag/{MANAGED_BY_TAG}": scope.managed_by},
+                "StringEquals": {
+                    f"aws:RequestTag/{MANAGED_BY_TAG}": scope.managed_by,
+                    f"aws:RequestTag/{PROVISIONING_TAG}": "true",
+                },
+                "Null": {f"iam:ResourceTag/{MANAGED_BY_TAG}": "true"},
             },
         ),
-        _allow("UntagManagedUsers", ["iam:UntagUser"], [scope.users_arn], scope.managed_only),
+        _allow(
+            "RecordKeyLifecycleOnManagedUsers",
+            ["iam:TagUser"],
+            [scope.users_arn],
+            {**scope.managed_only, "ForAllValues:StringLike": {"aws:TagKeys": list(CREATE_RETAG_KEYS)}},
+        ),
+        _allow(
+            "UntagManagedUsers",
+            ["iam:UntagUser"],
+            [scope.users_arn],
+            {**scope.managed_only, "ForAllValues:StringLike": {"aws:TagKeys": list(CREATE_UNTAG_KEYS)}},
+        ),
+        # AddUserToGroup names no member in any condition key: IAM cannot limit it to managed users (README).
         _allow(
             "ManageTemporaryUserGroupMembership",
             ["iam:AddUserToGroup", "iam:RemoveUserFromGroup"],
@@ -184,7 +236,8 @@ def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
             [scope.users_arn],
             scope.managed_only,
         ),
-        # Rollback of a half-made user only: a finished user no longer carries the provisioning tag.
+        # Rollback of a half-made user only: a finished user no longer carries the provisioning tag, and the
+        # create function cannot put it back (the creation tags need a user without managed-by).
         _allow(
             "DeleteOnlyHalfMadeUsers",
             ["iam:DeleteUser"],
@@ -196,10 +249,17 @@ def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
                 }
             },
         ),
+        # secretsmanager:KmsKeyArn (CreateSecret: "Filters access by the ARN of the KMS key in the request"): a
+        # new secret is encrypted with the stack's key, never the account's AWS managed key or another one.
+        _allow(
+            "CreateManagedSecretsWithTheStackKey",
+            ["secretsmanager:CreateSecret"],
+            [scope.secrets_arn],
+            {"StringEquals": {"secretsmanager:KmsKeyArn": scope.secrets_key_arn}},
+        ),
         _allow(
             "StoreKeysInManagedSecrets",
             [
-                "secretsmanager:CreateSecret",
                 "secretsmanager:PutSecretValue",
                 "secretsmanager:GetSecretValue",
                 "secretsmanager:UpdateSecretVersionStage",
@@ -209,6 +269,7 @@ def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
             ],
             [scope.secrets_arn],
         ),
+        _check_secrets(scope),
         _use_secrets_key(scope),
         # {"action": "audit"}: the account summary (root keys present) has no resource-level permissions.
         _allow(
@@ -243,6 +304,7 @@ def rotate_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
             ],
             [scope.secrets_arn],
         ),
+        _check_secrets(scope),
         _use_secrets_key(scope),
     ]
 
@@ -281,9 +343,12 @@ def cleanup_users_statements(scope: PermissionScope) -> list[iam.PolicyStatement
             [scope.users_arn],
             scope.managed_only,
         ),
-        # A stale user may have been added to other groups by hand; IAM refuses DeleteUser until it leaves them.
-        _allow("RemoveUsersFromGroups", ["iam:RemoveUserFromGroup"], [scope.any_group_arn]),
-        # Virtual MFA devices are named by whoever created them, not by the user path.
+        # RemoveUserFromGroup has no condition key naming the member, so the groups themselves are the limit: the
+        # stack's group and those under removable_group_path. A user in any other group is left whole (reported).
+        _allow("RemoveUsersFromTheirGroups", ["iam:RemoveUserFromGroup"], scope.removable_group_arns),
+        # Virtual MFA devices are named by whoever created them, not by the user path, and the action has no
+        # condition key naming their user; IAM refuses to delete a device still assigned to a user, and only a
+        # managed user's device can be deactivated here, so what remains is deleting unassigned devices.
         _allow("DeleteVirtualMfaDevices", ["iam:DeleteVirtualMFADevice"], [scope.any_mfa_arn]),
         _allow("DeleteManagedSecrets", ["secretsmanager:DeleteSecret"], [scope.secrets_arn]),
         _allow(
@@ -337,10 +402,35 @@ def guard_statements(scope: PermissionScope, *, creates_users: bool) -> list[iam
             ["iam:UpdateUser", "iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary"],
             ["*"],
         ),
+        # `user/temporary/*` also matches /temporary/admins/x; the stack never manages a user on a sub-path.
+        _deny("DenyWritesOnSubPathUsers", list(IAM_WRITE_ACTIONS), [scope.sub_path_users_arn]),
         # Temporary users get policies only through the group (Security Hub IAM.2).
         _deny("DenyDirectUserPolicies", ["iam:AttachUserPolicy", "iam:PutUserPolicy"], ["*"]),
         _deny("DenyTaggingManagedByOntoExistingUsers", ["iam:TagUser"], ["*"], tag_condition),
+        # A user that carries a managed-by tag (this deployment's or another's) is never re-marked.
+        _deny(
+            "DenyRetaggingManagedBy",
+            ["iam:TagUser"],
+            ["*"],
+            {**tags_managed_by, "Null": {f"iam:ResourceTag/{MANAGED_BY_TAG}": "false"}},
+        ),
         _deny("DenyUntaggingManagedBy", ["iam:UntagUser"], ["*"], tags_managed_by),
+        # secretsmanager:ForceDeleteWithoutRecovery (DeleteSecret): every deletion keeps its recovery window.
+        _deny(
+            "DenyDeletingSecretsWithoutRecovery",
+            ["secretsmanager:DeleteSecret"],
+            ["*"],
+            {"Bool": {"secretsmanager:ForceDeleteWithoutRecovery": "true"}},
+        ),
+        # A secret under another key (the account's AWS managed key, usable by every principal of the account
+        # through Secrets Manager, or someone else's) never receives a key from the functions.
+        iam.PolicyStatement(
+            sid="DenyEncryptingSecretsUnderOtherKeys",
+            effect=iam.Effect.DENY,
+            actions=["kms:Encrypt", "kms:GenerateDataKey*"],
+            not_resources=[scope.secrets_key_arn],
+            conditions={"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}},
+        ),
         _deny(
             "DenyBoundaryPolicyChanges",
             [
@@ -395,13 +485,15 @@ def wildcard_acknowledgements(scope: PermissionScope, function: str) -> dict[str
             "iam:GetUser and iam:ListUserTags only (read): a CloudTrail event may name any user, and whether the "
             "stack manages it is known only from its path and tags."
         )
-    if function == "cleanup_users":
-        acks[f"IAM5[Resource::arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:group/*]"] = (
-            "iam:RemoveUserFromGroup only: a stale managed user may have been added to other groups by hand and "
-            "IAM refuses to delete a user that is still a member of any group."
+    if function == "cleanup_users" and scope.removable_group_path:
+        acks[f"IAM5[Resource::arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:group{scope.removable_group_path}*]"] = (
+            "iam:RemoveUserFromGroup only, on the groups under the operator's removable_group_path: IAM refuses "
+            "to delete a user that is still a member of any group, and the action names no member to limit."
         )
+    if function == "cleanup_users":
         acks[f"IAM5[Resource::arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:mfa/*]"] = (
             "iam:DeleteVirtualMFADevice only: virtual MFA devices are named by whoever created them, not by the "
-            "user path; a device can only be deleted once deactivated from a managed user."
+            "user path; IAM refuses to delete a device still assigned to a user, and only a managed user's device "
+            "can be deactivated by this role."
         )
     return acks

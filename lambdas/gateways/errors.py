@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from botocore import xform_name
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import ClientError
 
 # "Already gone": the thing to delete or change no longer exists, which is what the caller wanted anyway.
 GONE_CODES = frozenset({"NoSuchEntity", "ResourceNotFoundException"})
@@ -36,12 +36,14 @@ def error_code(exc: ClientError) -> str:
 
 @contextmanager
 def translated(operation: str) -> Iterator[None]:
-    """Turn botocore exceptions into AwsError; `from None` keeps the original text out of every traceback."""
+    """Turn every exception of an AWS call into AwsError; `from None` keeps the original text out of every traceback.
+    Not only botocore's own: botocore.parsers.ResponseParserError (a plain Exception) quotes the raw response body,
+    which for CreateAccessKey holds the secret access key."""
     try:
         yield
     except ClientError as exc:
         raise AwsError(operation, error_code(exc)) from None
-    except BotoCoreError as exc:
+    except Exception as exc:  # BotoCoreError, ResponseParserError, and whatever else a client raises
         raise AwsError(operation, type(exc).__name__) from None
 
 

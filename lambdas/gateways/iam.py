@@ -73,6 +73,9 @@ class IamGateway:
         last_used: datetime | None = response.get("AccessKeyLastUsed", {}).get("LastUsedDate")
         return last_used
 
+    def groups_of(self, user_name: str) -> list[dict[str, Any]]:
+        return list(paginate(self._client, "ListGroupsForUser", "Groups", UserName=user_name))
+
     def get_user(self, user_name: str) -> dict[str, Any] | None:
         """The user (Path, Arn, ...) or None if it does not exist."""
         try:

@@ -34,6 +34,27 @@ class MalformedSecret(ValueError):
     """A secret version does not hold a key record (edited by hand?). The message never includes the value."""
 
 
+class UnsafeSecret(ValueError):
+    """A secret found under a user's name that others could read, or that Secrets Manager would change behind the
+    stack's back: no key is ever written into it. The message names what is wrong, never a value."""
+
+
+# A refused secret that was in its recovery window goes back into one (the shortest Secrets Manager allows).
+_RECOVERY_AGAIN_DAYS = 7
+
+
+def _unsafe(name: str, problems: list[str]) -> UnsafeSecret:
+    return UnsafeSecret(
+        f"secret {name} is not one the stack would create ({'; '.join(problems)}); no key is written into it: "
+        "delete it (or correct it) and try again"
+    )
+
+
+def _same_key(found: str | None, expected: str) -> bool:
+    # DescribeSecret gives the key as the creator named it: the stack names it by ARN; its key id is the same key.
+    return found is not None and (found == expected or expected.endswith(f":key/{found}"))
+
+
 def key_record(access_key_id: str, secret_access_key: str, user_name: str, created: str) -> str:
     """The JSON a secret version holds; consumers read `access_key_id` and `secret_access_key` from it."""
     return json.dumps(
@@ -100,10 +121,41 @@ class SecretsGateway:
                     raise
                 return self.ensure(name, description=description, tags=tags, kms_key_id=kms_key_id, _again=True)
             return SecretHandle(name=name, arn=created["ARN"], origin="created")
+        # A secret the stack did not create may have been prepared by someone with Secrets Manager rights only.
+        self._refuse_unsafe(name, described, kms_key_id)
         if described.get("DeletedDate"):
             call(self._client, "RestoreSecret", SecretId=name)
+            try:
+                self._refuse_shared(name)  # a secret in its recovery window answers no GetResourcePolicy
+            except UnsafeSecret:
+                call(self._client, "DeleteSecret", SecretId=name, RecoveryWindowInDays=_RECOVERY_AGAIN_DAYS)
+                raise
             return SecretHandle(name=name, arn=described["ARN"], origin="restored")
+        self._refuse_shared(name)
         return SecretHandle(name=name, arn=described["ARN"], origin="existing")
+
+    def _refuse_unsafe(self, name: str, described: dict[str, Any], kms_key_id: str | None) -> None:
+        """Refuse a secret encrypted with another key than the stack's (the AWS managed key aws/secretsmanager is
+        usable by every principal of the account through Secrets Manager), rotation (a Lambda would rewrite it) or
+        replicas (copies under other keys); `_refuse_shared`, one with a resource policy (which may name others)."""
+        problems = []
+        found = described.get("KmsKeyId")
+        if kms_key_id and not _same_key(found, kms_key_id):
+            problems.append(
+                f"it is encrypted with {found or 'the AWS managed key aws/secretsmanager'}, not the stack's key"
+            )
+        if described.get("RotationEnabled"):
+            problems.append("rotation is enabled on it")
+        regions = [str(r.get("Region")) for r in described.get("ReplicationStatus") or []]
+        if regions:
+            problems.append(f"it is replicated to {', '.join(regions)}")
+        if problems:
+            raise _unsafe(name, problems)
+
+    def _refuse_shared(self, name: str) -> None:
+        # DescribeSecret says nothing of a resource policy; GetResourcePolicy answers without ResourcePolicy if none.
+        if call(self._client, "GetResourcePolicy", SecretId=name).get("ResourcePolicy"):
+            raise _unsafe(name, ["it has a resource policy"])
 
     def put_pending_version(self, name: str, version_id: str, secret_string: str) -> None:
         call(
@@ -199,11 +251,3 @@ class SecretsGateway:
                     return False
             raise
         return True
-
-    def force_delete(self, name: str) -> None:
-        """Only for a secret this very call created and that holds nothing but a key it is rolling back."""
-        try:
-            call(self._client, "DeleteSecret", SecretId=name, ForceDeleteWithoutRecovery=True)
-        except AwsError as exc:
-            if not exc.gone:
-                raise

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from gateways.credential_report import CredentialReport
 from gateways.iam import ACTIVE, INACTIVE
 from lifecycle.dates import as_utc, parse_timestamp
-from lifecycle.rules import is_managed
+from lifecycle.rules import in_managed_path, is_managed
 from models.settings import Settings
 from models.snapshot import (
     CURRENT_SINCE_TAG_PREFIX,
@@ -241,8 +241,15 @@ def read_scan_snapshot(aws: Aws, settings: Settings, *, with_last_used: bool = T
             path=listed.get("Path", "/"),
             create_date=listed["CreateDate"],
         )
-        if user.path == settings.managed_user_path:
-            user = user.model_copy(update={"tags": iam.user_tags(user.user_name)})
+        if in_managed_path(user, settings):
+            # ListUsers returns neither tags nor the boundary; GetUser returns both in one call.
+            found = iam.get_user(user.user_name) or {}
+            user = user.model_copy(
+                update={
+                    "tags": {t["Key"]: t["Value"] for t in found.get("Tags", [])},
+                    "permissions_boundary_arn": (found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+                }
+            )
         if is_managed(user, settings):
             if secrets is None:
                 secrets = {entry["Name"]: _secret(entry) for entry in aws.secrets.list_secrets(prefix)}

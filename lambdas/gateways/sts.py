@@ -11,6 +11,7 @@ from typing import Any, Literal
 import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 # Our own loop does the waiting: one attempt per call keeps the backoff bounded by the timeout.
 VERIFY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 1}, connect_timeout=5, read_timeout=10)
@@ -68,7 +69,8 @@ class KeyVerifier:
             except ClientError as exc:
                 # InvalidClientTokenId / SignatureDoesNotMatch are what a not-yet-propagated key looks like.
                 last_error = str(exc.response.get("Error", {}).get("Code", "UnknownError"))[:64]
-            except BotoCoreError as exc:
+            except (BotoCoreError, ResponseParserError) as exc:
+                # By type only: a ResponseParserError quotes the response body.
                 last_error = type(exc).__name__
             else:
                 status: VerifyStatus = "verified" if arn == expected_arn else "mismatch"

@@ -45,6 +45,7 @@ def read_user(aws: Aws, settings: Settings, user_name: str) -> UserState | None:
         path=found.get("Path", "/"),
         create_date=found["CreateDate"],
         tags=aws.iam.user_tags(found["UserName"]),
+        permissions_boundary_arn=(found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
     )
     if not is_managed(user, settings):
         return user  # nothing more is read about users the stack does not manage

@@ -5,11 +5,12 @@ Pure logic: the caller looks up the target user and passes it in; nothing here c
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from lifecycle.rules import classify_keys, is_managed
+from lifecycle.rules import classify_keys, in_managed_path, is_managed
 from models.settings import Settings
 from models.snapshot import MANAGED_BY_TAG, UserState
 
@@ -23,7 +24,17 @@ WATCHED_EVENTS = (
     "UpdateUser",
     "DeleteUserPermissionsBoundary",
     "CreateLoginProfile",
+    # Ways to make a user look managed, or to widen what the temporary users' group or boundary grants.
+    "TagUser",
+    "UntagUser",
+    "AddUserToGroup",
+    "AttachGroupPolicy",
+    "PutGroupPolicy",
+    "DetachGroupPolicy",
+    "DeleteGroupPolicy",
+    "CreatePolicyVersion",
 )
+GROUP_POLICY_EVENTS = ("AttachGroupPolicy", "PutGroupPolicy", "DetachGroupPolicy", "DeleteGroupPolicy")
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 
@@ -36,6 +47,10 @@ class ChangeKind(StrEnum):
     USER_UPDATED = "managed_user_renamed_or_moved"
     BOUNDARY_REMOVED = "boundary_removed_from_managed_user"
     LOGIN_PROFILE_CREATED = "console_password_for_managed_user"
+    MANAGED_TAGS_CHANGED = "managed_user_tags_changed_out_of_band"
+    ADDED_TO_GROUP = "user_added_to_group_out_of_band"
+    GROUP_POLICY_CHANGED = "temporary_user_group_policy_changed"
+    BOUNDARY_POLICY_CHANGED = "permissions_boundary_policy_changed"
     MADE_BY_STACK = "made_by_stack"  # the stack's own functions: expected, nothing to report
     UNRELATED = "unrelated"  # another principal on a user the stack does not manage: the audit's business
     FAILED_CALL = "failed_call"  # the call was refused (errorCode): nothing changed
@@ -51,6 +66,10 @@ DETAIL_TYPES: dict[ChangeKind, str] = {
     ChangeKind.USER_UPDATED: "Temporary User Changed Out Of Band",
     ChangeKind.BOUNDARY_REMOVED: "Permissions Boundary Removed From Temporary User",
     ChangeKind.LOGIN_PROFILE_CREATED: "Console Password Created For Temporary User",
+    ChangeKind.MANAGED_TAGS_CHANGED: "Temporary User Tags Changed Out Of Band",
+    ChangeKind.ADDED_TO_GROUP: "User Added To Group Out Of Band",
+    ChangeKind.GROUP_POLICY_CHANGED: "Temporary User Group Policy Changed",
+    ChangeKind.BOUNDARY_POLICY_CHANGED: "Permissions Boundary Policy Changed",
 }
 
 
@@ -112,14 +131,31 @@ def actor_arn(detail: dict[str, Any]) -> str | None:
     return arn or identity.get("arn")
 
 
+# The functions' roles have fixed names, so the stack's own calls are told apart by exact role ARN: a role someone
+# else creates under the stack's role path is not the stack (the rule's pattern and this check agree).
+STACK_FUNCTIONS = ("create_keys", "rotate_keys", "cleanup_users", "detect_changes")
+ROLE_NAME_PREFIX = "IamKeyLifecycle-"
+
+
+def stack_role_name(function: str, region: str) -> str:
+    """The name of a function's role in the stack deployed to `region` (IAM role names are account-wide)."""
+    return f"{ROLE_NAME_PREFIX}{function.replace('_', '-')}-{region}"
+
+
+def stack_role_names(region: str) -> list[str]:
+    return [stack_role_name(function, region) for function in STACK_FUNCTIONS]
+
+
 def made_by_stack(detail: dict[str, Any], settings: Settings) -> bool:
-    """The stack's roles all live under one IAM path, so a session of any of them is the stack acting."""
+    """A session of one of the stack's function roles: exactly those roles, under the stack's role path."""
     identity = detail.get("userIdentity") or {}
     if identity.get("type") != "AssumedRole":
         return False
     arn = actor_arn(detail) or ""
     _, sep, resource = arn.partition(":role")
-    return bool(sep) and resource.startswith(settings.stack_role_path) and ":iam::" in arn
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
+    names = {f"{settings.stack_role_path}{name}" for name in stack_role_names(region)}
+    return bool(sep) and resource in names and ":iam::" in arn
 
 
 def target_user_name(event: dict[str, Any]) -> str | None:
@@ -185,6 +221,55 @@ def classify(event: dict[str, Any], target: UserState | None, settings: Settings
         )
 
     managed = target is not None and is_managed(target, settings)
+    group = str(params.get("groupName") or "")
+    ours = bool(settings.temporary_user_group) and group.lower() == str(settings.temporary_user_group).lower()
+    if name in ("TagUser", "UntagUser"):
+        keys = list(_request_tags(params)) if name == "TagUser" else [str(k) for k in params.get("tagKeys") or []]
+        marker = MANAGED_BY_TAG in keys
+        in_path = target is not None and in_managed_path(target, settings)
+        if not (managed or (marker and in_path) or _request_tags(params).get(MANAGED_BY_TAG) == settings.managed_by):
+            return result(ChangeKind.UNRELATED, f"{name} on user {user_name}, which this stack does not manage")
+        verb = "added or changed" if name == "TagUser" else "removed"
+        return result(
+            ChangeKind.MANAGED_TAGS_CHANGED,
+            f"tags {', '.join(sorted(keys))} of user {user_name} were {verb} by {actor}, outside the stack"
+            + ("; the managed-by tag decides which users the stack manages" if marker else ""),
+            severity="critical" if marker else "high",
+        )
+    if name == "AddUserToGroup":
+        if not (ours or managed):
+            return result(ChangeKind.UNRELATED, f"user {user_name} was added to {group}, not the stack's concern")
+        what = (
+            f"the temporary users' group {group}, whose policies it now holds"
+            if ours
+            else f"group {group}, outside the stack's control"
+        )
+        return result(
+            ChangeKind.ADDED_TO_GROUP,
+            f"user {user_name} was added to {what} by {actor}",
+            severity="high",
+        )
+    if name in GROUP_POLICY_EVENTS:
+        if not ours:
+            return result(ChangeKind.UNRELATED, f"{name} on group {group}, not the temporary users' group")
+        policy = params.get("policyArn") or params.get("policyName")
+        return result(
+            ChangeKind.GROUP_POLICY_CHANGED,
+            f"{name} {policy} on the temporary users' group {group} by {actor}; the group's policies are the "
+            "stack's allowed_managed_policies",
+            user_name=None,
+            severity="high",
+        )
+    if name == "CreatePolicyVersion":
+        policy = str(params.get("policyArn") or "")
+        if not settings.permissions_boundary_arn or policy != settings.permissions_boundary_arn:
+            return result(ChangeKind.UNRELATED, f"a version of {policy or 'a policy'} was created")
+        return result(
+            ChangeKind.BOUNDARY_POLICY_CHANGED,
+            f"a new version of the temporary users' permissions boundary {policy} was created by {actor}",
+            user_name=None,
+            severity="critical",
+        )
     if name == "CreateUser":
         path = str(params.get("path") or "/")
         tagged = _request_tags(params).get(MANAGED_BY_TAG) == settings.managed_by

@@ -11,7 +11,14 @@ from datetime import datetime, timedelta
 
 from lifecycle.crash import deletion_started, provisioning_unfinished, split_unstored
 from lifecycle.dates import as_utc, format_timestamp, parse_timestamp, whole_days
-from lifecycle.rules import LAST_USE_RECORDING_DELAY, KeyRoles, classify_keys, is_managed, is_unmanaged_in_path
+from lifecycle.rules import (
+    LAST_USE_RECORDING_DELAY,
+    KeyRoles,
+    classify_keys,
+    is_managed,
+    is_unmanaged_in_path,
+    why_unmanaged,
+)
 from models.events import CreateUserEvent
 from models.report import Action, ActionKind, Plan, Warning
 from models.settings import Settings
@@ -89,8 +96,7 @@ def _warn_unmanaged(user: UserState, settings: Settings, b: _Builder) -> None:
     b.warn(
         user.user_name,
         "unmanaged_in_path",
-        f"user is under {settings.managed_user_path} but its tag {MANAGED_BY_TAG} is "
-        f"{user.tags.get(MANAGED_BY_TAG)!r}, not {settings.managed_by!r}; it is never changed",
+        f"user is under {settings.managed_user_path} but {why_unmanaged(user, settings)}; it is never changed",
     )
 
 

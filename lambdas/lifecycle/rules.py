@@ -21,14 +21,57 @@ from models.snapshot import (
 LAST_USE_RECORDING_DELAY = timedelta(hours=4)
 
 
+def carries_the_boundary(user: UserState, settings: Settings) -> bool:
+    """The stack creates every user with its permissions boundary, and no role may remove or change it, so a user
+    without it was not made by the stack, whatever its tags say (IAM cannot stop the create role from tagging an
+    untagged user made by hand). Without a configured boundary (tests of the engine alone) the check is off."""
+    expected = settings.permissions_boundary_arn
+    return expected is None or user.permissions_boundary_arn == expected
+
+
 def is_managed(user: UserState, settings: Settings) -> bool:
-    """Under the managed path AND tagged `managed-by` with this deployment's value; nothing else is ever changed."""
-    return user.path == settings.managed_user_path and user.tags.get(MANAGED_BY_TAG) == settings.managed_by
+    """Exactly at the managed path, tagged `managed-by` with this deployment's value AND carrying the stack's
+    permissions boundary; nothing else is ever changed."""
+    return (
+        user.path == settings.managed_user_path
+        and user.tags.get(MANAGED_BY_TAG) == settings.managed_by
+        and carries_the_boundary(user, settings)
+    )
+
+
+def in_managed_path(user: UserState, settings: Settings) -> bool:
+    """At the managed path or below it: IAM's `user/temporary/*` covers /temporary/admins/ too."""
+    return user.path.startswith(settings.managed_user_path)
 
 
 def is_unmanaged_in_path(user: UserState, settings: Settings) -> bool:
-    """In the managed path but not ours: reported, never changed."""
-    return user.path == settings.managed_user_path and not is_managed(user, settings)
+    """At or below the managed path but not ours: reported, never changed."""
+    return in_managed_path(user, settings) and not is_managed(user, settings)
+
+
+def may_leave_group(group: dict[str, str], settings: Settings) -> bool:
+    """Whether cleanup may take a user out of this group (ListGroupsForUser's entry): the stack's own group, or one
+    at or below removable_group_path. Without a configured group (the engine alone) every group is."""
+    if settings.temporary_user_group is None:
+        return True
+    if group["GroupName"].lower() == settings.temporary_user_group.lower():
+        return True
+    return settings.removable_group_path is not None and group.get("Path", "/").startswith(
+        settings.removable_group_path
+    )
+
+
+def why_unmanaged(user: UserState, settings: Settings) -> str:
+    """Why a user at or below the managed path is not managed, for the warning."""
+    if user.path != settings.managed_user_path:
+        return f"its path {user.path} is below {settings.managed_user_path}; the stack manages only the path itself"
+    tag = user.tags.get(MANAGED_BY_TAG)
+    if tag != settings.managed_by:
+        return f"its tag {MANAGED_BY_TAG} is {tag!r}, not {settings.managed_by!r}"
+    return (
+        f"it is tagged {MANAGED_BY_TAG}={settings.managed_by} but does not carry the stack's permissions boundary "
+        f"(it has {user.permissions_boundary_arn or 'none'}): the stack did not create it; check who tagged it"
+    )
 
 
 def _key_order(key: AccessKeyState) -> tuple[object, str]:

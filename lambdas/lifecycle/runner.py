@@ -7,17 +7,18 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from gateways.errors import AwsError
 from gateways.iam import INACTIVE
-from gateways.secrets import MalformedSecret, SecretsGateway, key_record
+from gateways.secrets import MalformedSecret, SecretsGateway, UnsafeSecret, key_record
 from lifecycle.budget import UNLIMITED, Budget
 from lifecycle.dates import as_utc, format_timestamp
 from lifecycle.gate import Skip, UserGate
 from lifecycle.planner import expiry_for
-from lifecycle.rules import classify_keys, is_managed
+from lifecycle.rules import classify_keys, is_managed, may_leave_group
 from models.events import CreateUserEvent
 from models.report import Action, ActionKind, ActionStatus, Plan, Warning
 from models.settings import Settings
@@ -226,11 +227,26 @@ class Runner:
             detail += f", member of {group}"
         return detail
 
+    def _delete_unknown_keys(self, name: str, before: set[str]) -> str:
+        """After a CreateAccessKey whose answer never arrived: delete any key that was not there before it."""
+        iam = self.aws.iam
+        try:
+            unknown = [k["AccessKeyId"] for k in iam.list_access_keys(name) if k["AccessKeyId"] not in before]
+        except AwsError:
+            # The pending-key tag stays: the next run deletes a key that has no stored secret.
+            return "whether a key was created is unknown (listing the keys failed); the next run deletes it"
+        kept = [akid for akid in unknown if not _attempt(partial(iam.delete_access_key, name, akid))]
+        if kept:
+            return f"the new key {', '.join(kept)} could not be deleted; the next run deletes it"
+        _attempt(lambda: iam.untag_user(name, [PENDING_KEY_TAG]))
+        return f"the new key {', '.join(unknown)} was deleted again" if unknown else "no key was created"
+
     def _create_key(self, action: Action, out: RunOutcome, steps: list[_Undo] | None) -> str:
         iam, secrets, s = self.aws.iam, self.aws.secrets, self.settings
         name = action.user_name
         info = self._user(name)
-        if len(iam.list_access_keys(name)) >= 2:
+        before = {k["AccessKeyId"] for k in iam.list_access_keys(name)}
+        if len(before) >= 2:
             raise ActionFailed("the user already has 2 access keys (the IAM limit); no third key is created")
 
         secret_name = self._secret_name(name)
@@ -242,6 +258,8 @@ class Runner:
                 tags={MANAGED_BY_TAG: s.managed_by},
                 kms_key_id=s.secret_kms_key_id,
             )
+        except UnsafeSecret as exc:
+            raise ActionFailed(str(exc)) from None
         except AwsError as exc:
             # A write may have taken effect although its answer was lost; a new user owns no secret yet, so
             # whatever exists under its name now is put away again.
@@ -249,16 +267,18 @@ class Runner:
                 steps.append(_Undo("secret", lambda: _discard_secret(secrets, secret_name, s.secret_recovery_days)))
             raise
         info.secret_arn = secret.arn
-        if steps is not None:
-            if secret.origin == "created":
-                steps.append(_Undo("secret", lambda: secrets.force_delete(secret_name)))
-            elif secret.origin == "restored":
-                steps.append(_Undo("secret", lambda: secrets.schedule_deletion(secret_name, s.secret_recovery_days)))
+        if steps is not None and secret.origin in ("created", "restored"):
+            # Never ForceDeleteWithoutRecovery (the roles are denied it): a rolled-back secret stays recoverable.
+            steps.append(_Undo("secret", lambda: secrets.schedule_deletion(secret_name, s.secret_recovery_days)))
 
         # Write-ahead: should the run die between CreateAccessKey and PutSecretValue, the next run knows the
         # key without a secret is this stack's orphan (not someone else's key) and deletes it.
         iam.tag_user(name, {PENDING_KEY_TAG: format_timestamp(self.now)})
-        new = iam.create_access_key(name)
+        try:
+            new = iam.create_access_key(name)
+        except AwsError as exc:
+            # The key may exist although its answer was lost or unreadable: nobody can ever read its secret.
+            raise ActionFailed(f"{exc}; {self._delete_unknown_keys(name, before)}") from None
         akid = new.access_key_id
         action.access_key_id = akid
         version_id = f"{akid}-{uuid4().hex}"
@@ -407,9 +427,18 @@ class Runner:
             path=found.get("Path", "/"),
             create_date=found["CreateDate"],
             tags=iam.user_tags(name),
+            permissions_boundary_arn=(found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
         )
         if not is_managed(current, self.settings):
             raise ActionFailed("refused: the user is no longer managed by this stack (re-checked before deletion)")
+        # RemoveUserFromGroup names no member, so the role may empty only the stack's group and those under
+        # removable_group_path; a membership elsewhere (an admin group, a deny group) is for a person to end.
+        kept = sorted(g["GroupName"] for g in iam.groups_of(name) if not may_leave_group(g, self.settings))
+        if kept:
+            raise ActionFailed(
+                f"refused: the user is also in {', '.join(kept)}, which this stack may not remove members from; "
+                "remove it from them by hand and the next cleanup deletes it (nothing was changed)"
+            )
         if DELETING_TAG not in current.tags:
             # Write-ahead: a deletion cut short after the keys are gone is finished by the next cleanup, and
             # no other function gives the half-deleted user a new key in between.
@@ -463,10 +492,7 @@ def _discard_secret(secrets: SecretsGateway, name: str, recovery_days: int) -> N
     described = secrets.describe(name)
     if described is None or described.get("DeletedDate"):
         return
-    if described.get("VersionIdsToStages"):
-        secrets.schedule_deletion(name, recovery_days)  # restored from its recovery window: back into it
-    else:
-        secrets.force_delete(name)  # holds nothing
+    secrets.schedule_deletion(name, recovery_days)  # recoverable, like every deletion the stack makes
 
 
 def name_budget_left(out: RunOutcome) -> None:
@@ -506,7 +532,7 @@ def _attempt(step: Callable[[], object]) -> bool:
 
 def _safe_detail(exc: Exception) -> str:
     """Report text for an exception: our own messages are safe; anything else is named by type only."""
-    if isinstance(exc, ActionFailed | AwsError | MalformedSecret):
+    if isinstance(exc, ActionFailed | AwsError | MalformedSecret | UnsafeSecret):
         return str(exc)
     log.error("unexpected error while applying an action", exc_info=exc)
     return f"unexpected error: {type(exc).__name__}"

@@ -8,10 +8,15 @@ from typing import Any, Literal, TypeVar
 
 from models.base import Model, missing, rule, validate_fields
 
-# IAM user names: 1-64 characters of letters, digits and +=,.@_-
-USER_NAME_PATTERN = r"^[A-Za-z0-9+=,.@_-]+$"
-TEXT_PATTERN = r"^[\w.:/=+\-@ ]*$"  # what an IAM tag value may hold
-OWNER_PATTERN = r"^[\w.:/=+\-@ ]*\S[\w.:/=+\-@ ]*$"  # the same, with at least one visible character
+# IAM user names allow letters, digits and +=,.@_- (IAM API Reference, CreateUser); the ',' is refused here too,
+# because Secrets Manager secret names allow only letters, digits and /_+=.@- and each user's secret carries its name.
+USER_NAME_PATTERN = r"^[A-Za-z0-9+=.@_-]+$"
+# An IAM tag value: "Unicode letters, digits, white space, and the following symbols: _ . : / = + - @" (IAM API
+# Reference, Tag). `\w` is Unicode letters, digits and '_'; the only white space let through is the plain space.
+_TAG_VALUE_CHAR = r"[\w.:/=+\-@ ]"
+TEXT_PATTERN = rf"^{_TAG_VALUE_CHAR}*$"
+# The same, with at least one character that is not a space (and every character a tag value may hold).
+OWNER_PATTERN = rf"^ *[\w.:/=+\-@]{_TAG_VALUE_CHAR}*$"
 
 
 class EventValidationError(ValueError):

@@ -19,6 +19,7 @@ ENVIRONMENT: dict[str, str] = {
     "SECRET_PREFIX": "secret_prefix",
     "PERMISSIONS_BOUNDARY_ARN": "permissions_boundary_arn",
     "TEMPORARY_USER_GROUP": "temporary_user_group",
+    "REMOVABLE_GROUP_PATH": "removable_group_path",
     "DEFAULT_TTL_DAYS": "default_ttl_days",
     "MAX_TTL_DAYS": "max_ttl_days",
     "ROTATE_AFTER_DAYS": "rotate_after_days",
@@ -42,6 +43,7 @@ USER_PATH_RE = re.compile(r"^/([\x21-\x7e]+/)?$")
 _OPTIONAL_NAMES = (
     "permissions_boundary_arn",
     "temporary_user_group",
+    "removable_group_path",
     "notification_topic_arn",
     "secret_kms_key_id",
     "event_bus_name",
@@ -72,6 +74,8 @@ class Settings(Model):
     secret_prefix: str = field(default="temporary-iam-users/", metadata=rule("str", min_length=1, max_length=256))
     permissions_boundary_arn: str | None = _optional()
     temporary_user_group: str | None = _optional()
+    # Groups under this path, besides temporary_user_group, are ones cleanup may take a user out of (None: none).
+    removable_group_path: str | None = _optional()
     default_ttl_days: int = field(default=7, metadata=rule("int", ge=1))
     max_ttl_days: int = field(default=365, metadata=rule("int", ge=1))
     rotate_after_days: int = field(default=90, metadata=rule("int", ge=1))

@@ -163,3 +163,73 @@ def test_no_detail_ever_holds_request_documents_or_secrets() -> None:
             "message",
             "response",
         }
+
+
+BOUNDARY = "arn:aws:iam::123456789012:policy/iam-key-lifecycle/Boundary"
+GROUP = "IamKeyLifecycle-TemporaryUsers"
+
+
+def deployed() -> Settings:
+    return Settings(permissions_boundary_arn=BOUNDARY, temporary_user_group=GROUP)
+
+
+def test_tagging_a_user_made_by_hand_as_managed_is_critical() -> None:
+    # Given an in-path user made by hand (no boundary), now carrying the managed-by tag someone just gave it
+    handmade = managed_user().model_copy(update={"permissions_boundary_arn": None})
+    # When the TagUser event is classified
+    change = classify(sample("tag_user_managed_by"), handmade, deployed())
+    # Then it is reported as critical: the managed-by tag decides which users the stack manages
+    assert (change.kind, change.severity) == (ChangeKind.MANAGED_TAGS_CHANGED, "critical")
+    assert change.reported and "managed-by" in change.message
+
+
+@pytest.mark.parametrize("fixture", ["tag_user_expiry", "untag_user"])
+def test_a_managed_users_tags_changed_by_hand_are_reported(fixture: str) -> None:
+    user = managed_user().model_copy(update={"permissions_boundary_arn": BOUNDARY})
+    change = classify(sample(fixture), user, deployed())
+    assert (change.kind, change.severity) == (ChangeKind.MANAGED_TAGS_CHANGED, "high")
+    assert "expires-at" in change.message
+
+
+def test_tags_of_a_user_the_stack_does_not_manage_are_not_its_concern() -> None:
+    assert classify(sample("tag_user_expiry"), unmanaged_user(), deployed()).kind is ChangeKind.UNRELATED
+
+
+def test_a_user_added_to_the_temporary_users_group_by_hand_is_reported() -> None:
+    change = classify(sample("add_user_to_group"), unmanaged_user("admin"), deployed())
+    assert (change.kind, change.severity) == (ChangeKind.ADDED_TO_GROUP, "high")
+    other = sample("add_user_to_group")
+    other["detail"]["requestParameters"]["groupName"] = "developers"
+    assert classify(other, unmanaged_user("admin"), deployed()).kind is ChangeKind.UNRELATED
+
+
+def test_a_policy_attached_to_the_temporary_users_group_is_reported() -> None:
+    change = classify(sample("attach_group_policy"), None, deployed())
+    assert (change.kind, change.severity) == (ChangeKind.GROUP_POLICY_CHANGED, "high")
+    assert "AdministratorAccess" in change.message
+
+
+def test_a_new_version_of_the_boundary_policy_is_critical() -> None:
+    change = classify(sample("create_policy_version"), None, deployed())
+    assert (change.kind, change.severity) == (ChangeKind.BOUNDARY_POLICY_CHANGED, "critical")
+    elsewhere = sample("create_policy_version")
+    elsewhere["detail"]["requestParameters"]["policyArn"] = "arn:aws:iam::123456789012:policy/app"
+    assert classify(elsewhere, None, deployed()).kind is ChangeKind.UNRELATED
+
+
+def test_an_in_path_user_without_the_boundary_is_not_managed() -> None:
+    # The stack creates every user with its boundary; a tagged user without it was not made by the stack
+    handmade = managed_user().model_copy(update={"permissions_boundary_arn": None})
+    assert classify(sample("create_access_key_by_hand"), handmade, deployed()).kind is ChangeKind.UNRELATED
+
+
+def test_a_role_someone_created_under_the_stacks_role_path_is_not_the_stack() -> None:
+    # Given a key created by a session of a role under the stack's role path that is not one of its function roles
+    event = sample("create_access_key_by_stack")
+    issuer = event["detail"]["userIdentity"]["sessionContext"]["sessionIssuer"]
+    issuer["arn"] = "arn:aws:iam::123456789012:role/iam-key-lifecycle/IamKeyLifecycle-rotate-keys-us-east-1-lookalike"
+    event["detail"]["responseElements"]["accessKey"]["accessKeyId"] = "AKIA3LOOKALIKEKEY001"
+    # Then it is not the stack's own call, and the key is reported
+    assert not made_by_stack(event["detail"], Settings())
+    change = classify(event, managed_user(), Settings())
+    assert change.kind is ChangeKind.KEY_CREATED_OUT_OF_BAND

@@ -15,7 +15,7 @@ import pytest
 from stack_template import USERS, Synth, by_sid, render, synthesize
 
 from app import IAM_EVENTS_STACK_NAME, build_app
-from lifecycle.classify import WATCHED_EVENTS
+from lifecycle.classify import WATCHED_EVENTS, stack_role_names
 from stacks.config import cdk_json_context
 
 pytestmark = pytest.mark.xdist_group("detection-synth")
@@ -49,15 +49,17 @@ def test_the_rule_matches_the_watched_iam_calls_not_made_by_the_stacks_roles(syn
     assert sorted(pattern["detail"]["eventName"]) == sorted(WATCHED_EVENTS)
     assert pattern["detail"]["$or"] == [
         {"userIdentity": {"type": [{"anything-but": "AssumedRole"}]}},
+        # Exactly the stack's function roles (fixed names): a role someone else creates under the path is watched
         {
             "userIdentity": {
                 "sessionContext": {
                     "sessionIssuer": {
                         "arn": [
                             {
-                                "anything-but": {
-                                    "prefix": "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/iam-key-lifecycle/"
-                                }
+                                "anything-but": [
+                                    f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:role/iam-key-lifecycle/{name}"
+                                    for name in stack_role_names("${AWS::Region}")
+                                ]
                             }
                         ]
                     }
@@ -122,9 +124,11 @@ def test_elsewhere_a_us_east_1_stack_forwards_the_same_events_to_the_stacks_regi
         ("AWS::SQS::QueuePolicy", 1),
     ]
     [rule] = by_type["AWS::Events::Rule"]
-    # Then its rule matches exactly what the main stack's rule matches (the same iam_change_pattern)
+    # Then its rule matches exactly what the main stack's rule matches (the same iam_change_pattern), for the
+    # roles of the stack deployed to eu-west-1
     main_rule = render(synth.properties("AWS::Events::Rule", "ChangeDetectionIamChangesRule"))
-    assert rule["Properties"]["EventPattern"] == main_rule["EventPattern"]
+    in_eu_west_1 = json.loads(json.dumps(main_rule["EventPattern"]).replace("${AWS::Region}", "eu-west-1"))
+    assert rule["Properties"]["EventPattern"] == in_eu_west_1
     # And its one target is the default event bus of eu-west-1 in the same account, put with the forwarding role
     [target] = rule["Properties"]["Targets"]
     bus = "arn:${AWS::Partition}:events:eu-west-1:${AWS::AccountId}:event-bus/default"

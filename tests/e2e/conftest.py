@@ -34,6 +34,8 @@ CONTEXT: dict[str, Any] = {
     # covered in process by tests/detection). Only calls delivered by the change rule are affected: the year's
     # own runs never go through it.
     "out_of_band_key_response": "deactivate",
+    # Cleanup may take users out of the groups under this path (the stack's own group always): each user's team.
+    "removable_group_path": "/teams/",
 }
 
 # The story's users. Every one is created by the manual create invoke at START.
@@ -197,7 +199,7 @@ def _give_every_credential_kind(account: LocalAccount, user: str) -> None:
     policy_arn = f"arn:aws:iam::123456789012:policy/{user}-extra"
     iam.create_policy(PolicyName=f"{user}-extra", PolicyDocument=document)
     iam.attach_user_policy(UserName=user, PolicyArn=policy_arn)
-    iam.create_group(GroupName=f"{user}-team")
+    iam.create_group(GroupName=f"{user}-team", Path="/teams/")
     iam.add_user_to_group(GroupName=f"{user}-team", UserName=user)
 
 

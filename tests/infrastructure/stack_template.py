@@ -122,15 +122,19 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def normalize(statement: dict[str, Any]) -> dict[str, Any]:
-    """A statement rendered, with Action and Resource always lists (sorted) and Condition always present."""
+    """A statement rendered, with Action and Resource always lists (sorted) and Condition always present;
+    NotResource, only when the statement has one."""
     rendered = render(statement)
-    return {
+    normalized = {
         "Sid": rendered.get("Sid"),
         "Effect": rendered["Effect"],
         "Action": sorted(_as_list(rendered["Action"])),
-        "Resource": sorted(_as_list(rendered["Resource"])),
+        "Resource": sorted(_as_list(rendered.get("Resource", []))),
         "Condition": rendered.get("Condition", {}),
     }
+    if "NotResource" in rendered:
+        normalized["NotResource"] = sorted(_as_list(rendered["NotResource"]))
+    return normalized
 
 
 def by_sid(statements: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -152,5 +156,6 @@ VARIANT_CONTEXT: dict[str, Any] = {
     "dry_run": True,
     "reserved_concurrency": 2,
     "secret_readers": ["arn:aws:iam::123456789012:role/ci-deployer"],
+    "removable_group_path": "/contractor-groups/",
     "generate_bootstrap_version_rule": False,
 }

@@ -61,6 +61,7 @@ def test_cdk_json_defaults_load_as_documented() -> None:
         "dry_run": False,
         "reserved_concurrency": None,
         "secret_readers": (),
+        "removable_group_path": None,
         "generate_bootstrap_version_rule": True,
         "out_of_band_key_response": "notify",
         "forewarn_days": (7, 1),
@@ -97,6 +98,28 @@ def test_cdk_json_lists_every_setting_and_nothing_else() -> None:
         ("reserved_concurrency", 0, "must be >= 1"),
         ("secret_readers", ["bob"], "is not an IAM role, user or account root ARN"),
         ("dry_run", "maybe", "valid boolean"),
+        # Privileged group policies would let temporary users assume the CDK deploy roles or change the stack.
+        (
+            "allowed_managed_policies",
+            ["IAMReadOnlyAccess", "AdministratorAccess"],
+            "'AdministratorAccess' is privileged",
+        ),
+        ("allowed_managed_policies", ["PowerUserAccess"], "'PowerUserAccess' is privileged"),
+        # `secret:<prefix>*` without the '/' also covers "temporary-iam-users-lookalike/...".
+        ("secret_prefix", "temporary-iam-users", "must end with '/'"),
+        # The key policy names the readers: another account's principal would decrypt every stored key.
+        (
+            "secret_readers",
+            ["arn:aws:iam::111122223333:role/reader", "arn:aws:iam::444455556666:role/other"],
+            "must all be in one account and partition",
+        ),
+        (
+            "secret_readers",
+            ["arn:aws:iam::111122223333:role/reader", "arn:aws-cn:iam::111122223333:role/reader"],
+            "must all be in one account and partition",
+        ),
+        ("removable_group_path", "/", "must be null or an IAM path other than '/'"),
+        ("secret_readers", ["arn:aws:iam::111122223333:root"] * 2, "lists a principal twice"),
     ],
 )
 def test_a_bad_value_names_its_key(key: str, value: Any, message: str) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from stack_template import FUNCTIONS, SECRETS, STACK_ROLES, USERS, Synth, by_sid, normalize
+from stack_template import FUNCTIONS, SECRETS, STACK_ROLES, USERS, Synth, by_sid, normalize, render
 
 pytestmark = pytest.mark.xdist_group("synth")
 
@@ -19,6 +19,11 @@ WRITABLE_TAG_KEYS = [
     "deactivated-at:*",
     "pending-key",
 ]
+LIFECYCLE_RECORDS = ["current-since:*", "deactivated-at:*", "pending-key"]
+IAM_WRITE_VERBS = (
+    "Add Attach Change Create Deactivate Delete Detach Enable Put Remove Reset Resync Set Tag Untag Update Upload"
+)
+IAM_WRITE_ACTIONS = [*(f"iam:{verb}*" for verb in IAM_WRITE_VERBS.split()), "iam:PassRole"]
 MANAGED = {"StringEquals": {"iam:ResourceTag/managed-by": "iam-key-lifecycle"}}
 READ_VERBS = ("Get", "List", "Describe")
 # X-Ray has no resource-level permissions; Tracing.ACTIVE grants these two on "*".
@@ -56,6 +61,7 @@ def common(s: Synth, function: str) -> list[dict[str, Any]]:
             "PublishLifecycleEvents",
             ["events:PutEvents"],
             ["arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"],
+            {"StringEquals": {"events:source": "iam-key-lifecycle"}},
         ),
         allow(
             "EncryptNotificationsThroughSns",
@@ -84,9 +90,31 @@ def guards(s: Synth, *, creates_users: bool) -> list[dict[str, Any]]:
             ["iam:UpdateUser", "iam:DeleteUserPermissionsBoundary", "iam:PutUserPermissionsBoundary"],
             ["*"],
         ),
+        deny("DenyWritesOnSubPathUsers", IAM_WRITE_ACTIONS, [f"{USERS}/*"]),
         deny("DenyDirectUserPolicies", ["iam:AttachUserPolicy", "iam:PutUserPolicy"], ["*"]),
         deny("DenyTaggingManagedByOntoExistingUsers", ["iam:TagUser"], ["*"], tag_condition),
+        deny(
+            "DenyRetaggingManagedBy",
+            ["iam:TagUser"],
+            ["*"],
+            {**tags_managed_by, "Null": {"iam:ResourceTag/managed-by": "false"}},
+        ),
         deny("DenyUntaggingManagedBy", ["iam:UntagUser"], ["*"], tags_managed_by),
+        deny(
+            "DenyDeletingSecretsWithoutRecovery",
+            ["secretsmanager:DeleteSecret"],
+            ["*"],
+            {"Bool": {"secretsmanager:ForceDeleteWithoutRecovery": "true"}},
+        ),
+        {
+            **deny(
+                "DenyEncryptingSecretsUnderOtherKeys",
+                ["kms:Encrypt", "kms:GenerateDataKey*"],
+                [],
+                {"StringLike": {"kms:ViaService": "secretsmanager.*.amazonaws.com"}},
+            ),
+            "NotResource": [s.arn("AWS::KMS::Key", "SecretsEncryptionKey")],
+        },
         deny(
             "DenyBoundaryPolicyChanges",
             ["iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion", "iam:SetDefaultPolicyVersion"],
@@ -151,15 +179,30 @@ def expected_create_keys(s: Synth) -> list[dict[str, Any]]:
             },
         ),
         allow(
-            "TagUsersWithLifecycleTags",
+            "TagNewUsersWithCreationTags",
             ["iam:TagUser"],
             [USERS],
             {
                 "ForAllValues:StringLike": {"aws:TagKeys": WRITABLE_TAG_KEYS},
-                "StringEqualsIfExists": {"aws:RequestTag/managed-by": "iam-key-lifecycle"},
+                "StringEquals": {
+                    "aws:RequestTag/managed-by": "iam-key-lifecycle",
+                    "aws:RequestTag/provisioning": "true",
+                },
+                "Null": {"iam:ResourceTag/managed-by": "true"},
             },
         ),
-        allow("UntagManagedUsers", ["iam:UntagUser"], [USERS], MANAGED),
+        allow(
+            "RecordKeyLifecycleOnManagedUsers",
+            ["iam:TagUser"],
+            [USERS],
+            {**MANAGED, "ForAllValues:StringLike": {"aws:TagKeys": LIFECYCLE_RECORDS}},
+        ),
+        allow(
+            "UntagManagedUsers",
+            ["iam:UntagUser"],
+            [USERS],
+            {**MANAGED, "ForAllValues:StringLike": {"aws:TagKeys": ["provisioning", *LIFECYCLE_RECORDS]}},
+        ),
         allow(
             "ManageTemporaryUserGroupMembership",
             ["iam:AddUserToGroup", "iam:RemoveUserFromGroup"],
@@ -178,9 +221,14 @@ def expected_create_keys(s: Synth) -> list[dict[str, Any]]:
             },
         ),
         allow(
+            "CreateManagedSecretsWithTheStackKey",
+            ["secretsmanager:CreateSecret"],
+            [SECRETS],
+            {"StringEquals": {"secretsmanager:KmsKeyArn": s.arn("AWS::KMS::Key", "SecretsEncryptionKey")}},
+        ),
+        allow(
             "StoreKeysInManagedSecrets",
             [
-                "secretsmanager:CreateSecret",
                 "secretsmanager:PutSecretValue",
                 "secretsmanager:GetSecretValue",
                 "secretsmanager:UpdateSecretVersionStage",
@@ -190,6 +238,7 @@ def expected_create_keys(s: Synth) -> list[dict[str, Any]]:
             ],
             [SECRETS],
         ),
+        allow("CheckAdoptedSecrets", ["secretsmanager:GetResourcePolicy"], [SECRETS]),
         secrets_key(s),
         allow(
             "ReadAccountPosture",
@@ -216,7 +265,7 @@ def expected_rotate_keys(s: Synth) -> list[dict[str, Any]]:
             [USERS],
             {
                 **MANAGED,
-                "ForAllValues:StringLike": {"aws:TagKeys": ["current-since:*", "deactivated-at:*", "pending-key"]},
+                "ForAllValues:StringLike": {"aws:TagKeys": LIFECYCLE_RECORDS},
             },
         ),
         allow(
@@ -228,6 +277,7 @@ def expected_rotate_keys(s: Synth) -> list[dict[str, Any]]:
             ],
             [SECRETS],
         ),
+        allow("CheckAdoptedSecrets", ["secretsmanager:GetResourcePolicy"], [SECRETS]),
         secrets_key(s),
         *guards(s, creates_users=False),
         *cdk_added(s),
@@ -269,9 +319,9 @@ def expected_cleanup_users(s: Synth) -> list[dict[str, Any]]:
             MANAGED,
         ),
         allow(
-            "RemoveUsersFromGroups",
+            "RemoveUsersFromTheirGroups",
             ["iam:RemoveUserFromGroup"],
-            ["arn:${AWS::Partition}:iam::${AWS::AccountId}:group/*"],
+            [s.arn("AWS::IAM::Group", "TemporaryUserGuardrailsGroup")],
         ),
         allow(
             "DeleteVirtualMfaDevices",
@@ -395,7 +445,12 @@ def test_writes_on_existing_users_require_the_managed_by_tag(default_synth: Synt
             writes = [a for a in s["Action"] if a.startswith("iam:") and not a.split(":")[1].startswith(READ_VERBS)]
             if s["Effect"] != "Allow" or s["Resource"] != [USERS] or not writes:
                 continue
-            if s["Sid"] in {"CreateUsersWithBoundaryAndTag", "TagUsersWithLifecycleTags"}:
+            if s["Sid"] == "CreateUsersWithBoundaryAndTag":
+                continue
+            if s["Sid"] == "TagNewUsersWithCreationTags":
+                # CreateUser's implied TagUser: only on a user without any managed-by tag, and only the creation tags
+                assert s["Condition"]["Null"] == {"iam:ResourceTag/managed-by": "true"}
+                assert s["Condition"]["StringEquals"]["aws:RequestTag/provisioning"] == "true"
                 continue
             # Then each requires iam:ResourceTag/managed-by = this deployment's value
             assert s["Condition"]["StringEquals"]["iam:ResourceTag/managed-by"] == "iam-key-lifecycle", (function, s)
@@ -471,3 +526,27 @@ def test_permissions_follow_the_configured_path_prefix_and_tag_value(variant_syn
     assert statements["StoreKeysInManagedSecrets"]["Resource"] == [
         "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:contractor-keys/*"
     ]
+
+
+def test_cleanup_may_take_users_out_of_the_configured_group_path_too(variant_synth: Synth) -> None:
+    # Given a removable_group_path: cleanup may also remove members from the groups under it, and no others
+    statement = by_sid(variant_synth.function_statements("cleanup_users"))["RemoveUsersFromTheirGroups"]
+    assert statement["Resource"] == sorted(
+        [
+            variant_synth.arn("AWS::IAM::Group", "TemporaryUserGuardrailsGroup"),
+            "arn:${AWS::Partition}:iam::${AWS::AccountId}:group/contractor-groups/*",
+        ]
+    )
+
+
+def test_secret_readers_must_be_of_the_account_deployed_to(variant_synth: Synth, default_synth: Synth) -> None:
+    # The stack is environment-agnostic: the deploy fails unless the readers' account is the one deployed to
+    rule = variant_synth.template["Rules"]["SecretReadersInThisAccount"]
+    assertion = render(rule["Assertions"][0]["Assert"])
+    assert assertion == {
+        "Fn::And": [
+            {"Fn::Equals": ["${AWS::AccountId}", "123456789012"]},
+            {"Fn::Equals": ["${AWS::Partition}", "aws"]},
+        ]
+    }
+    assert "SecretReadersInThisAccount" not in default_synth.template.get("Rules", {})

@@ -191,6 +191,11 @@ class Account:
         listed = self.sm.list_secrets(IncludePlannedDeletion=True)["SecretList"]
         return next((s for s in listed if s["Name"] == PREFIX + user_name), None)
 
+    def live_secret(self, user_name: str) -> dict[str, Any] | None:
+        """The user's secret unless it is gone or in its recovery window (where every deletion puts it)."""
+        secret = self.secret(user_name)
+        return None if secret is None or secret.get("DeletedDate") else secret
+
     def stages(self, user_name: str) -> dict[str, list[str]]:
         """Access key id → stages of the secret version that holds it."""
         secret = self.secret(user_name) or {}

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import NameOID
-from moto_account import ACCOUNT_ID, GROUP, MANAGED_BY, OWNER, PATH, Account
+from moto_account import ACCOUNT_ID, GROUP, MANAGED_BY, OWNER, PATH, Account, wire_functions
 
 NAME = "temporary-iam-user"
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
@@ -47,6 +47,9 @@ def _certificate() -> str:
     return certificate.public_bytes(serialization.Encoding.PEM).decode()
 
 
+REMOVABLE = "/removable/"  # the groups cleanup may take a user out of, besides the stack's own
+
+
 def give_every_credential(account: Account, user_name: str) -> str:
     """Everything moto supports that IAM makes you remove before DeleteUser (it has one key already)."""
     iam = account.iam
@@ -63,13 +66,17 @@ def give_every_credential(account: Account, user_name: str) -> str:
     iam.put_user_policy(UserName=user_name, PolicyName="inline", PolicyDocument=POLICY)
     attached = iam.create_policy(PolicyName="attached-by-hand", PolicyDocument=POLICY)["Policy"]["Arn"]
     iam.attach_user_policy(UserName=user_name, PolicyArn=attached)
-    iam.create_group(GroupName="extra-group")
+    iam.create_group(GroupName="extra-group", Path=REMOVABLE)
     iam.add_user_to_group(GroupName="extra-group", UserName=user_name)
     return serial
 
 
-def test_expired_user_is_deleted_with_every_credential(account: Account, traveller: time_machine.Traveller) -> None:
-    # Given a user with a 1-day TTL who, by hand, got every kind of credential and policy
+def test_expired_user_is_deleted_with_every_credential(
+    account: Account, traveller: time_machine.Traveller, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given groups under removable_group_path, and a user with a 1-day TTL who, by hand, got every kind of
+    # credential and policy (and such a group)
+    wire_functions(monkeypatch, account, env={"REMOVABLE_GROUP_PATH": REMOVABLE})
     account.create(NAME, ttl_days=1)
     serial = give_every_credential(account, NAME)
     assert len(account.keys(NAME)) == 2
@@ -212,3 +219,24 @@ def test_cleanup_owner_is_on_the_notification(account: Account) -> None:
     assert last["attributes"] == {"owner": OWNER}
     assert last["subject"] == "IAM key lifecycle cleanup_users: 2 done, 0 failed, 0 warnings"
     assert json.loads(last["message"])["actions"][0]["action"] == "delete_user"
+
+
+@pytest.mark.parametrize("path", ["/", "/removable-not/"])
+def test_a_managed_user_in_another_group_is_left_whole_and_reported(
+    account: Account, traveller: time_machine.Traveller, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    # Given groups under removable_group_path, and an expired user someone also put in a group elsewhere (an
+    # administrators' or a deny group): IAM's RemoveUserFromGroup names no member, so the role is limited to groups
+    wire_functions(monkeypatch, account, env={"REMOVABLE_GROUP_PATH": REMOVABLE})
+    account.create(NAME, ttl_days=1)
+    account.iam.create_group(GroupName="admins", Path=path)
+    account.iam.add_user_to_group(GroupName="admins", UserName=NAME)
+    traveller.move_to(START + timedelta(days=2))
+    state = account.state()
+    # When cleanup runs
+    report = cleanup(account)
+    # Then the deletion is refused naming the group to remove by hand, and nothing was changed
+    action = report["actions"][0]
+    assert (action["action"], action["status"]) == ("delete_user", "failed")
+    assert "admins" in action["detail"] and "by hand" in action["detail"]
+    assert account.state() == state

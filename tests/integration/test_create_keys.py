@@ -163,10 +163,11 @@ def test_failure_at_any_step_rolls_the_create_back(account: Account, operation: 
     # When the operator creates a user
     report = account.create(NAME)
 
-    # Then the call was made, it failed, and no user, key or secret is left
+    # Then the call was made, it failed, and no user or key is left; a secret it made is in its recovery window
+    # (never deleted without recovery: the roles are denied ForceDeleteWithoutRecovery)
     assert operation in account.faults.operations()
     assert account.user(NAME) is None
-    assert account.secret(NAME) is None
+    assert account.live_secret(NAME) is None
     assert account.iam.list_users(PathPrefix=PATH)["Users"] == []
     assert account.iam.get_group(GroupName=GROUP)["Users"] == []
     # And the report says what failed and that everything was undone
@@ -254,6 +255,7 @@ def test_reconcile_creates_a_key_for_a_managed_user_without_one(account: Account
     account.iam.create_user(
         UserName="half-made",
         Path=PATH,
+        PermissionsBoundary=account.boundary_arn,
         Tags=[
             {"Key": "managed-by", "Value": MANAGED_BY},
             {"Key": "owner", "Value": OWNER},
@@ -293,3 +295,44 @@ def test_reconcile_warns_about_unmanaged_users_in_the_path(account: Account) -> 
     assert [(w["code"], w["user_name"]) for w in report["warnings"]] == [("unmanaged_in_path", "intruder")]
     assert account.keys("intruder") == {}
     assert PREFIX + "intruder" not in account.state()["secrets"]
+
+
+def test_reconcile_never_gives_a_key_to_a_tagged_user_the_stack_did_not_create(account: Account) -> None:
+    # Given a user made by hand in the path and tagged as managed (no boundary), and a tagged user on a sub-path
+    # (IAM's `user/temporary/*` covers /temporary/admins/ too), both without a key
+    expires = (datetime.now(UTC) + timedelta(days=5)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    tags = [
+        {"Key": "managed-by", "Value": MANAGED_BY},
+        {"Key": "owner", "Value": OWNER},
+        {"Key": "expires-at", "Value": expires},
+        {"Key": "provisioning", "Value": "true"},
+    ]
+    account.iam.create_user(UserName="handmade", Path=PATH, Tags=tags)
+    account.iam.create_user(
+        UserName="nested", Path=f"{PATH}admins/", PermissionsBoundary=account.boundary_arn, Tags=tags
+    )
+    state = account.state()
+    # When the hourly reconcile runs
+    report = account.invoke("create_keys", {"action": "reconcile"})
+    # Then neither gets a key or a secret; both are reported with the reason
+    assert report["actions"] == []
+    warnings = {w["user_name"]: w["message"] for w in report["warnings"] if w["code"] == "unmanaged_in_path"}
+    assert set(warnings) == {"handmade", "nested"}
+    assert "permissions boundary" in warnings["handmade"]
+    assert "below" in warnings["nested"]
+    assert account.state() == state
+
+
+def test_a_rolled_back_secret_stays_recoverable(account: Account) -> None:
+    # Given AWS refuses storing the new key, after the create made the user's secret
+    account.faults.fail("PutSecretValue", "AccessDenied")
+    # When the operator creates a user
+    account.create(NAME)
+    # Then the secret is scheduled for deletion with a recovery window, never deleted without one (the roles are
+    # denied secretsmanager:ForceDeleteWithoutRecovery)
+    secret = account.secret(NAME)
+    assert secret is not None and secret.get("DeletedDate") is not None
+    # And creating the user again restores it and stores the key there
+    account.faults.clear()
+    assert account.create(NAME)["verification"] == "verified"
+    assert account.live_secret(NAME) is not None

@@ -5,12 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import re
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 import time_machine
 from moto_account import Account
 
+from handlers.common import get_aws
 from handlers.observability import logger
 
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
@@ -79,3 +82,49 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
     for secret in secrets:
         for where, text in outputs.items():
             assert secret not in text, f"a secret access key appears in {where}"
+
+
+def test_an_unreadable_create_access_key_answer_leaks_nothing_and_leaves_no_key(
+    account: Account, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Given a managed user with its key, and IAM's answer to the next CreateAccessKey cut off after the secret:
+    # botocore then raises ResponseParserError (not a ClientError) quoting the response body, secret included
+    caplog.set_level(logging.DEBUG)
+    lines = io.StringIO()
+    handler = logging.StreamHandler(lines)
+    handler.setFormatter(logger.registered_formatter)
+    logger.addHandler(handler)
+    account.create("alice")
+    (old_key,) = account.keys("alice")
+    cut: list[str] = []
+
+    def cut_off(response_dict: dict[str, Any], **_: Any) -> None:
+        found = re.search(rb"<SecretAccessKey>([^<]+)</SecretAccessKey>", response_dict["body"])
+        assert found is not None
+        cut.append(found.group(1).decode())
+        response_dict["body"] = response_dict["body"][: found.end()]
+
+    get_aws().iam._client.meta.events.register_first("before-parse.iam.CreateAccessKey", cut_off)
+    try:
+        # When the key is force-rotated
+        result = account.invoke("rotate_keys", {"user_name": "alice", "force": True})
+    finally:
+        logger.removeHandler(handler)
+
+    # Then the failure names the operation and the exception type only, and the key made is deleted again
+    assert len(cut) == 1
+    (action,) = [a for a in result["actions"] if a["action"] == "create_key"]
+    assert action["status"] == "failed"
+    assert action["detail"].startswith("CreateAccessKey failed: ResponseParserError; the new key AKIA")
+    assert action["detail"].endswith("was deleted again")
+    assert account.keys("alice") == {old_key: "Active"}
+    assert "pending-key" not in str(account.iam.list_user_tags(UserName="alice")["Tags"])
+    # And the secret appears nowhere
+    outputs = {
+        "log records": "\n".join(record.getMessage() + str(record.__dict__) for record in caplog.records),
+        "JSON log lines": lines.getvalue(),
+        "stdout and stderr (metrics)": "".join(capsys.readouterr()),
+        "return value": json.dumps(result),
+    }
+    for where, text in outputs.items():
+        assert cut[0] not in text, f"the secret access key appears in {where}"

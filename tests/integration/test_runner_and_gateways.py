@@ -87,7 +87,7 @@ def test_a_key_that_verifies_as_someone_else_rolls_the_create_back(account: Acco
     # Then the create fails and is undone
     assert report["verification"] == "failed"
     assert "STS names another principal" in report["errors"][0]
-    assert account.user(NAME) is None and account.secret(NAME) is None
+    assert account.user(NAME) is None and account.live_secret(NAME) is None
 
 
 # Reading the account ------------------------------------------------------------------------------------------

@@ -127,6 +127,14 @@ BAD_PAYLOADS = [
     ("create_keys", create("outsider"), "user_name"),
     ("create_keys", {**create("x"), "owner": ""}, "owner"),
     ("create_keys", {**create("x"), "owner": 5}, "owner"),
+    # IAM tag values hold Unicode letters, digits, white space and _ . : / = + - @ only (IAM API Reference, Tag):
+    # anything else, even one character among valid ones, reaches no API.
+    ("create_keys", {**create("x"), "owner": "alice<bob"}, "owner"),
+    ("create_keys", {**create("x"), "owner": "alice\x00bob"}, "owner"),
+    ("create_keys", {**create("x"), "owner": "alice\u202ebob"}, "owner"),
+    ("create_keys", {**create("x"), "purpose": "deploys\u202e"}, "purpose"),
+    # IAM user names allow ',', Secrets Manager secret names do not: the user would be made, then rolled back.
+    ("create_keys", create("a,b"), "user_name"),
     ("create_keys", {**create("x"), "dry_run": "yes"}, "dry_run"),
     ("create_keys", {"action": "explode"}, "action"),
     ("create_keys", ["not", "an", "object"], "event"),
@@ -224,11 +232,12 @@ def test_no_secret_in_any_output_with_debug_everywhere_and_injected_failures(
     try:
         with time_machine.travel(START, tick=True) as traveller:
             world.run("create_keys", create("leaky"))
-            for k in (5, 9, 12, 14):  # failures around the key's creation and storage, then the kill variant
+            # Failures at the lock, CreateAccessKey, the verification and the promotion, then a kill at the storage
+            for k in (5, 10, 13, 15):
                 world.run("rotate_keys", {"user_name": "leaky", "force": True}, crash_at=k)
                 traveller.shift(timedelta(minutes=20))
                 world.schedules()
-            world.run("rotate_keys", {"user_name": "leaky", "force": True}, crash_at=10, mode="kill")
+            world.run("rotate_keys", {"user_name": "leaky", "force": True}, crash_at=11, mode="kill")
             traveller.shift(timedelta(minutes=20))
             world.schedules()
             world.run("cleanup_users", {"user_name": "leaky"})

@@ -58,7 +58,8 @@ def test_the_scan_mode_reads_every_managed_user_one_by_one(moto_account: Calls, 
     assert report["actions"] == []
     assert moto_account.counts() == {
         "iam:ListUsers": 1,
-        "iam:ListUserTags": 30,
+        # GetUser: the tags and the permissions boundary that make a user managed, in one call
+        "iam:GetUser": 30,
         "iam:ListAccessKeys": 30,
         "iam:GetAccessKeyLastUsed": 30,
         "secretsmanager:ListSecrets": 1,

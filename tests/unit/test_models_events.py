@@ -44,7 +44,7 @@ def test_the_create_user_example_is_accepted() -> None:
 
 def test_a_create_user_with_only_the_required_fields_and_a_purpose_is_accepted() -> None:
     event = parse_create_keys_event(
-        {"action": "create_user", "user_name": "ci+deploy=1,a.b@c_d-e", "owner": "Jane Doe", "purpose": "CI: deploys"}
+        {"action": "create_user", "user_name": "ci+deploy=1.a.b@c_d-e", "owner": "Jane Doe", "purpose": "CI: deploys"}
     )
     assert isinstance(event, CreateUserEvent)
     assert (event.ttl_days, event.dry_run, event.purpose) == (None, None, "CI: deploys")
@@ -94,6 +94,11 @@ def test_the_cleanup_examples_are_accepted(payload: dict[str, Any] | None, expec
         ({"owner": "   "}, "owner"),
         ({"owner": "a" * 257}, "owner"),
         ({"owner": "x<script>"}, "owner"),
+        ({"owner": "alice<bob"}, "owner"),
+        ({"owner": "alice\x00bob"}, "owner"),
+        ({"owner": "alice\u202ebob"}, "owner"),
+        ({"purpose": "right\u202eto left"}, "purpose"),
+        ({"user_name": "a,b"}, "user_name"),
         ({"ttl_days": 0}, "ttl_days"),
         ({"ttl_days": -3}, "ttl_days"),
         ({"ttl_days": "7"}, "ttl_days"),

@@ -7,6 +7,7 @@ from datetime import datetime
 import pytest
 from snapshot_builders import (
     NOW,
+    PATH,
     SETTINGS,
     ago,
     codes,
@@ -401,3 +402,25 @@ def test_the_schedule_skips_expired_and_unmanaged_users_and_reports_bad_expiries
 def test_settings_drive_the_thresholds() -> None:
     settings = Settings(rotate_after_days=30, max_key_age_days=40)
     assert steps(plan_rotation(snapshot(single_key_user(age=30)), NOW, settings)) == [("alice", "create_key", None)]
+
+
+BOUNDARY = "arn:aws:iam::123456789012:policy/iam-key-lifecycle/TemporaryUserBoundary"
+
+
+def test_a_tagged_user_without_the_stacks_boundary_is_never_given_a_key() -> None:
+    # Given the deployed settings (a boundary), three users tagged managed-by whose keys are due for rotation: one
+    # made by hand (no boundary), one on a sub-path IAM's `user/temporary/*` also covers, and one of the stack's
+    settings = Settings(permissions_boundary_arn=BOUNDARY)
+    handmade = single_key_user("handmade", age=100)
+    below = single_key_user("admin", age=100).model_copy(
+        update={"path": f"{PATH}admins/", "permissions_boundary_arn": BOUNDARY}
+    )
+    ours = single_key_user("alice", age=100).model_copy(update={"permissions_boundary_arn": BOUNDARY})
+    # When the rotation plans
+    plan = plan_rotation(snapshot(handmade, below, ours), NOW, settings)
+    # Then only the user carrying the boundary gets a new key; the other two are reported, never changed
+    assert steps(plan) == [("alice", "create_key", None)]
+    warnings = {w.user_name: w.message for w in plan.warnings if w.code == "unmanaged_in_path"}
+    assert set(warnings) == {"handmade", "admin"}
+    assert "permissions boundary" in warnings["handmade"]
+    assert "below" in warnings["admin"]
