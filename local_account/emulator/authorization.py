@@ -22,27 +22,9 @@ from moto.sns.models import sns_backends
 from moto.sns.responses import SNSResponse
 
 from local_account.emulator.conditions import Context, conditions_hold
-from local_account.emulator.context import request_context
+from local_account.emulator.context import GROUP_ACTIONS, request_context
 from local_account.emulator.fidelity import active
 
-# IAM actions whose resource is the group even though the request also names a user.
-_GROUP_ACTIONS = frozenset(
-    {
-        "AddUserToGroup",
-        "RemoveUserFromGroup",
-        "CreateGroup",
-        "DeleteGroup",
-        "GetGroup",
-        "UpdateGroup",
-        "AttachGroupPolicy",
-        "DetachGroupPolicy",
-        "PutGroupPolicy",
-        "GetGroupPolicy",
-        "DeleteGroupPolicy",
-        "ListGroupPolicies",
-        "ListAttachedGroupPolicies",
-    }
-)
 # IAM actions that act on the caller's own user when UserName is omitted.
 _SELF_USER_ACTIONS = frozenset(
     {"CreateAccessKey", "DeleteAccessKey", "UpdateAccessKey", "ListAccessKeys", "GetUser", "ListSSHPublicKeys"}
@@ -158,7 +140,7 @@ def _iam_resource(response: IamResponse) -> str | None:
     params = response.params or {}
     partition, account = response.partition, response.current_account
     group_name = params.get("GroupName")
-    if group_name and action in _GROUP_ACTIONS:
+    if group_name and action in GROUP_ACTIONS:
         group = response.backend.groups.get(group_name)
         path = params.get("Path") if action == "CreateGroup" else (group.path if group else "/")
         return f"arn:{partition}:iam::{account}:group{path or '/'}{group_name}"

@@ -14,6 +14,25 @@ _BOUNDARY_FROM_REQUEST = frozenset({"CreateUser", "PutUserPermissionsBoundary"})
 _BOUNDARY_OF_USER = frozenset(
     {"DeleteUserPermissionsBoundary", "AttachUserPolicy", "DetachUserPolicy", "PutUserPolicy", "DeleteUserPolicy"}
 )
+# IAM actions whose resource is the group even though the request also names a user: the user's tags are not
+# the resource's (iam:ResourceTag is absent there, as IAM groups carry no tags).
+GROUP_ACTIONS = frozenset(
+    {
+        "AddUserToGroup",
+        "RemoveUserFromGroup",
+        "CreateGroup",
+        "DeleteGroup",
+        "GetGroup",
+        "UpdateGroup",
+        "AttachGroupPolicy",
+        "DetachGroupPolicy",
+        "PutGroupPolicy",
+        "GetGroupPolicy",
+        "DeleteGroupPolicy",
+        "ListGroupPolicies",
+        "ListAttachedGroupPolicies",
+    }
+)
 # Actions that take tag keys without values (aws:TagKeys only).
 _UNTAG_ACTIONS = frozenset({"UntagUser", "UntagResource"})
 
@@ -46,7 +65,7 @@ def _iam_keys(context: dict[str, list[str]], request: IAMRequestBase, response: 
     backend = request.backend
     user_name = _param(response, "UserName")
     user = backend.users.get(user_name) if user_name and action != "CreateUser" else None
-    if user is not None:
+    if user is not None and action not in GROUP_ACTIONS:
         tags = backend.tagger.list_tags_for_resource(user.arn)["Tags"]
         _tag_keys(context, tags, "iam:ResourceTag")
         _tag_keys(context, tags, "aws:ResourceTag")

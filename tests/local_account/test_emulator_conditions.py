@@ -430,3 +430,18 @@ def test_another_accounts_caller_needs_the_topic_policy_and_its_own_policy(
     assert error_code(one_side) == "AuthorizationError"
     sent = sns_backends[ACCOUNT][REGION].topics[topic].sent_notifications
     assert [message for _, message, *_ in sent] == ["allowed on both sides"]
+
+
+def test_a_group_membership_change_carries_no_tag_of_the_member(alice, iam, principal, enforced) -> None:
+    """AddUserToGroup and RemoveUserFromGroup act on the group (Service Authorization Reference: resource type
+    group): the member's tags are not iam:ResourceTag there, so a condition on them never matches."""
+    group = iam.create_group(GroupName="team", Path="/temporary/")["Group"]["Arn"]
+    on_managed = principal(
+        allow("iam:AddUserToGroup", group, Condition={"StringEquals": {"iam:ResourceTag/managed-by": "stack"}})
+    ).client("iam")
+    unconditioned = principal(allow("iam:AddUserToGroup", group)).client("iam")
+    with enforced():
+        with pytest.raises(ClientError) as refused:
+            on_managed.add_user_to_group(GroupName="team", UserName="alice")
+        unconditioned.add_user_to_group(GroupName="team", UserName="alice")
+    assert error_code(refused) == "AccessDenied"
