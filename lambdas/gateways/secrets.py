@@ -99,10 +99,15 @@ class SecretsGateway:
         return stages
 
     def ensure(
-        self, name: str, *, description: str, tags: dict[str, str], kms_key_id: str | None = None, _again: bool = False
+        self, name: str, *, description: str, tags: dict[str, str], kms_key_id: str | None = None
     ) -> SecretHandle:
         """The secret exists and is not scheduled for deletion afterwards: created without a value if it was
         missing, restored if it was in its recovery window (a re-created user gets a new version in it)."""
+        return self._ensure(name, description=description, tags=tags, kms_key_id=kms_key_id, again=False)
+
+    def _ensure(
+        self, name: str, *, description: str, tags: dict[str, str], kms_key_id: str | None, again: bool
+    ) -> SecretHandle:
         described = self.describe(name)
         if described is None:
             params: dict[str, Any] = {
@@ -117,9 +122,9 @@ class SecretsGateway:
             except AwsError as exc:
                 # Made meanwhile (ResourceExistsException) or scheduled for deletion meanwhile (AWS answers
                 # InvalidRequestException): look again, once.
-                if exc.code not in ("ResourceExistsException", "InvalidRequestException") or _again:
+                if exc.code not in ("ResourceExistsException", "InvalidRequestException") or again:
                     raise
-                return self.ensure(name, description=description, tags=tags, kms_key_id=kms_key_id, _again=True)
+                return self._ensure(name, description=description, tags=tags, kms_key_id=kms_key_id, again=True)
             return SecretHandle(name=name, arn=created["ARN"], origin="created")
         # A secret the stack did not create may have been prepared by someone with Secrets Manager rights only.
         self._refuse_unsafe(name, described, kms_key_id)
