@@ -21,9 +21,10 @@ help:
 	@echo "make bench     benchmarks (IAM call counts, time, memory)"
 	@echo "make report    the inventory report ({\"action\": \"report\"}) of the stack in the local account, as a table"
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+$(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	touch $@
 
 node_modules/.installed: package.json package-lock.json
@@ -66,10 +67,11 @@ test: install lint typecheck template-checks
 PYTHON313 ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13*/bin/python3.13); do \
 	$$p -c '' 2>/dev/null && echo $$p && break; done)
 VENV313 := .venv313
-$(VENV313)/.installed: requirements.txt requirements-dev.txt
+$(VENV313)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "python3.13 not found: install it to run the 3.13 suites"; exit 1; }
 	test -x $(VENV313)/bin/python || $(PYTHON313) -m venv $(VENV313)
 	$(VENV313)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV313)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	touch $@
 
 test-py313: $(VENV313)/.installed
@@ -108,7 +110,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench.run --out bench-out
 
 report: install
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) tools/inventory_report.py
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tools.inventory_report
 
 clean:
 	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV) $(VENV313)

@@ -13,7 +13,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "lambdas"), str(ROOT)]
 
 
 def main() -> None:
@@ -30,8 +29,8 @@ def main() -> None:
     from moto.server import ThreadedMotoServer
 
     from bench.seed import seed_account
+    from key_lifecycle.models.settings import Settings
     from local_account.emulator import paging
-    from models.settings import Settings
 
     paging.install()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -29,7 +29,6 @@ from typing import Any
 import boto3
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT / "lambdas"), str(ROOT)]
 
 LATENCY_SECONDS = 0.05
 UNMANAGED_SHARE = 10  # one unmanaged user per ten managed ones
@@ -145,7 +144,7 @@ def _reset_peak_rss() -> bool:
 def invoke(function: str, mode: str, *, traced: bool = False) -> tuple[Counter[str], float, float, dict[str, Any]]:
     """One scheduled invocation in a fresh execution environment: calls by operation, wall time, peak MiB
     (tracemalloc when `traced`, else the growth of the peak RSS), report."""
-    from handlers import common
+    from key_lifecycle.handlers import common
 
     common.reset_cold_start()
     common.READ_MODE = mode  # type: ignore[assignment]
@@ -162,7 +161,7 @@ def invoke(function: str, mode: str, *, traced: bool = False) -> tuple[Counter[s
         return None
 
     aws.session.events.register("before-call", count)
-    handler = importlib.import_module(f"handlers.{function}")
+    handler = importlib.import_module(f"key_lifecycle.handlers.{function}")
     event = FUNCTIONS[function][0]
     # tracemalloc slows every allocation three times over, so a traced run is never the timed one.
     if traced:
@@ -192,7 +191,7 @@ def seeded_account(users: int, due_kind: str) -> Iterator[Any]:
     from moto import mock_aws
 
     from bench.seed import seed_account
-    from models.settings import Settings
+    from key_lifecycle.models.settings import Settings
 
     with mock_aws():
         with _phase("seeding"):
@@ -434,12 +433,12 @@ def cold_start(runs: int = 15) -> list[dict[str, Any]]:
     with tempfile.TemporaryDirectory() as tmp:
         compiled, source = _asset(Path(tmp))
         cases = [_Case("bare boto3 handler", "bare_boto3_handler", compiled, env)]
-        cases += [_Case(f"handlers.{name}", f"handlers.{name}", compiled, env) for name in HANDLERS]
+        cases += [_Case(f"handlers.{name}", f"key_lifecycle.handlers.{name}", compiled, env) for name in HANDLERS]
         traced = {**env, "LAMBDA_TASK_ROOT": str(compiled), "POWERTOOLS_TRACE_DISABLED": "false"}
-        cases.append(_Case(f"handlers.{TRACED_ROTATE}", "handlers.rotate_keys", compiled, traced))
+        cases.append(_Case(f"handlers.{TRACED_ROTATE}", "key_lifecycle.handlers.rotate_keys", compiled, traced))
         no_bytecode = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
         cases += [
-            _Case(f"handlers.{name}, from .py sources", f"handlers.{name}", source, no_bytecode)
+            _Case(f"handlers.{name}, from .py sources", f"key_lifecycle.handlers.{name}", source, no_bytecode)
             for name in SCHEDULED_EVENTS
         ]
 
@@ -496,7 +495,7 @@ def first_invocations(runs: int = 5, users: int = 100) -> list[dict[str, Any]]:
         with tempfile.TemporaryDirectory() as tmp:
             compiled, _ = _asset(Path(tmp))
             cases = [_Case("bare boto3 handler (one IAM call)", "bare_boto3_handler", compiled, env)]
-            cases += [_Case(name, f"handlers.{name}", compiled, env) for name in SCHEDULED_EVENTS]
+            cases += [_Case(name, f"key_lifecycle.handlers.{name}", compiled, env) for name in SCHEDULED_EVENTS]
             # As deployed (active tracing): the Tracer is built, and the X-Ray SDK imported, on first use. Its
             # segments go to the default daemon address on this machine, where nothing listens.
             traced = {
@@ -506,7 +505,7 @@ def first_invocations(runs: int = 5, users: int = 100) -> list[dict[str, Any]]:
                 "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
                 "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
             }
-            cases.append(_Case(TRACED_ROTATE, "handlers.rotate_keys", compiled, traced))
+            cases.append(_Case(TRACED_ROTATE, "key_lifecycle.handlers.rotate_keys", compiled, traced))
             events = {case.label: json.dumps(SCHEDULED_EVENTS.get(case.module.split(".")[-1], {})) for case in cases}
 
             def sample(case: _Case) -> dict[str, Any]:
@@ -685,7 +684,7 @@ def main() -> None:
     _fast_moto_secrets()
     for function in FUNCTIONS:
         # Module imports are the cold-start figures above; the runs measure invocations.
-        importlib.import_module(f"handlers.{function}")
+        importlib.import_module(f"key_lifecycle.handlers.{function}")
     rows: list[Row] = []
     sizes = [int(size) for size in args.sizes.split(",")]
     scanned = [size for size in sizes if size <= args.scan_max]

@@ -355,7 +355,7 @@ class LocalAccount:
             config = client.get_function_configuration(FunctionName=resource["physical_id"])
             handler = config["Handler"]
             module = handler.rsplit(".", 1)[0]
-            name = module.removeprefix("handlers.") if module.startswith("handlers.") else logical_id
+            name = module.rpartition(".")[2] if module.startswith("key_lifecycle.handlers.") else logical_id
             functions[name] = DeployedFunction(
                 name=name,
                 function_name=config["FunctionName"],

@@ -529,8 +529,6 @@ def run_handler(
     """Run the function's handler once and fill in the invocation's result and logs. A cold start rebuilds the
     handlers' cached settings and clients (a warm one reuses them, with the same environment and credentials).
     `advance_clock(seconds)` moves the virtual clock when the function sleeps."""
-    if str(LAMBDAS_DIR) not in sys.path:
-        sys.path.insert(0, str(LAMBDAS_DIR))
     started = _real_monotonic()
     context = LambdaContext(function, started)
     with (

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -15,15 +14,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+# The engine's settings model is the one source of truth for the environment variable names and the
+# engine's own rules; importing it (instead of mirroring it) keeps the stack and the functions in step.
+from key_lifecycle.models.settings import ENVIRONMENT, Settings
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
 
-# The engine's settings model is the one source of truth for the environment variable names and the
-# engine's own rules; importing it (instead of mirroring it) keeps the stack and the functions in step.
-if str(LAMBDAS_DIR) not in sys.path:
-    sys.path.insert(0, str(LAMBDAS_DIR))
-
-from models.settings import ENVIRONMENT, Settings  # noqa: E402
 
 STACK_NAME = "IamKeyLifecycle"
 METRICS_NAMESPACE = "IamKeyLifecycle"

@@ -15,7 +15,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from lifecycle.classify import stack_role_name
+from key_lifecycle.domain.classify import stack_role_name
 from stacks import powertools
 from stacks.config import LAMBDAS_DIR, METRICS_NAMESPACE, ROLE_PATH, settings_environment
 from stacks.nag import acknowledge, acknowledge_checkov
@@ -243,7 +243,7 @@ class LifecycleFunctions(Construct):
                 description=spec.description,
                 runtime=RUNTIME,
                 architecture=ARCHITECTURE,
-                handler=f"handlers.{spec.name}.lambda_handler",
+                handler=f"key_lifecycle.handlers.{spec.name}.lambda_handler",
                 code=code,
                 layers=[layer],
                 role=role,

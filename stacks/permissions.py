@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
-from gateways.events import EVENT_SOURCE
-from models.snapshot import (
+from key_lifecycle.gateways.events import EVENT_SOURCE
+from key_lifecycle.models.snapshot import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
     DELETING_TAG,

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [p for p in (str(ROOT), str(ROOT / "lambdas")) if p not in sys.path]
 
 START = datetime(2026, 1, 5, 9, tzinfo=UTC)  # a Monday
 DAYS = 92  # past the first rotation (90 days), inside its deactivation grace
@@ -86,7 +85,7 @@ def history(account: Any) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     began = time.perf_counter()
-    from lifecycle.inventory import render_table
+    from key_lifecycle.domain.inventory import render_table
     from local_account import LocalAccount  # heavy: only once the arguments are good
 
     _say("Deploying the stack into a local emulated account (cdk bootstrap + deploy)…")

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from lifecycle.classify import ChangeKind, classify, made_by_stack, target_user_name
-from models.settings import Settings
-from models.snapshot import AccessKeyState, SecretState, SecretVersionState, UserState
+from key_lifecycle.domain.classify import ChangeKind, classify, made_by_stack, target_user_name
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccessKeyState, SecretState, SecretVersionState, UserState
 
 FIXTURES = Path(__file__).parent / "fixtures"
 CREATED = datetime(2025, 1, 1, tzinfo=UTC)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
-from lifecycle.dates import format_timestamp
-from lifecycle.forewarn import UpcomingEvent, plan_forewarnings
-from models.settings import Settings
-from models.snapshot import AccessKeyState, AccountSnapshot, SecretState, SecretVersionState, UserState
+from key_lifecycle.domain.forewarn import UpcomingEvent, plan_forewarnings
+from key_lifecycle.models.dates import format_timestamp
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, SecretState, SecretVersionState, UserState
 
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 SETTINGS = Settings(forewarn_days=(7, 1))

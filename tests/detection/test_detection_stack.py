@@ -15,7 +15,7 @@ import pytest
 from stack_template import USERS, Synth, by_sid, render, synthesize
 
 from app import IAM_EVENTS_STACK_NAME, build_app
-from lifecycle.classify import WATCHED_EVENTS, stack_role_names
+from key_lifecycle.domain.classify import WATCHED_EVENTS, stack_role_names
 from stacks.config import cdk_json_context
 
 pytestmark = pytest.mark.xdist_group("detection-synth")

@@ -11,7 +11,7 @@ import pytest
 from pydantic import Field
 
 import stacks.config as config_module
-from models.settings import Settings
+from key_lifecycle.models.settings import Settings
 from stacks.config import (
     REPO_ROOT,
     ConfigError,

@@ -7,7 +7,7 @@ import json
 import pytest
 from stack_template import FUNCTIONS, SECRETS, STACK_ROLES, Synth, normalize, render
 
-from models.settings import ENVIRONMENT
+from key_lifecycle.models.settings import ENVIRONMENT
 
 pytestmark = pytest.mark.xdist_group("synth")
 
@@ -33,7 +33,7 @@ def test_stack_creates_no_iam_user_access_key_or_secret(default_synth: Synth) ->
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))
 def test_functions_run_the_asset_handler_on_arm64_python313_with_powertools(default_synth: Synth, name: str) -> None:
     props = function(default_synth, name)
-    assert props["Handler"] == f"handlers.{name}.lambda_handler"
+    assert props["Handler"] == f"key_lifecycle.handlers.{name}.lambda_handler"
     assert props["Runtime"] == "python3.13"
     assert props["Architectures"] == ["arm64"]
     assert props["MemorySize"] == 256

@@ -9,7 +9,7 @@ import pytest
 from moto import mock_aws
 from moto_account import Account, FakeClock, FakeLambdaContext, Faults, use_dummy_aws, wire_functions
 
-from handlers.common import reset_cold_start
+from key_lifecycle.handlers.common import reset_cold_start
 
 
 @pytest.fixture

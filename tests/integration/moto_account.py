@@ -16,12 +16,12 @@ from botocore.exceptions import ClientError
 from moto.iam.models import iam_backends
 from moto.sns.models import sns_backends
 
-from handlers.common import get_aws, reset_cold_start
+from key_lifecycle.handlers.common import get_aws, reset_cold_start
 
 if TYPE_CHECKING:
     import pytest
 
-    from gateways import Aws
+    from key_lifecycle.gateways import Aws
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -163,7 +163,7 @@ class Account:
     # Invoking ---------------------------------------------------------------------------------------------
 
     def invoke(self, function: str, event: object) -> dict[str, Any]:
-        handler = importlib.import_module(f"handlers.{function}")
+        handler = importlib.import_module(f"key_lifecycle.handlers.{function}")
         result: dict[str, Any] = handler.lambda_handler(event, self.context)
         return result
 

@@ -13,8 +13,8 @@ import pytest
 import time_machine
 from moto_account import Account
 
-from handlers.common import get_aws
-from handlers.observability import logger
+from key_lifecycle.handlers.common import get_aws
+from key_lifecycle.observability import logger
 
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 
@@ -29,7 +29,7 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
     handler.setFormatter(logger.registered_formatter)
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
-    runner_log = logging.getLogger("lifecycle.runner")  # JSON-formatted by Powertools, not propagated
+    runner_log = logging.getLogger("key_lifecycle.service.runner")  # JSON-formatted by Powertools, not propagated
     runner_log.addHandler(handler)
     results = []
     try:

@@ -10,7 +10,7 @@ import pytest
 from moto import mock_aws
 from reliability_account import LOCK_TABLE, CrashInjector, World
 
-from handlers.common import reset_cold_start
+from key_lifecycle.handlers.common import reset_cold_start
 from tests.integration.moto_account import FakeClock, FakeLambdaContext, Faults, use_dummy_aws, wire_functions
 
 

@@ -15,9 +15,9 @@ import time_machine
 from reliability_account import LOCK_TABLE, World
 from reliability_sync import MeetAtFirstLock, atomic_conditional_writes
 
-from gateways.locks import LockGateway
-from handlers.common import get_aws
-from handlers.observability import logger
+from key_lifecycle.gateways.locks import LockGateway
+from key_lifecycle.handlers.common import get_aws
+from key_lifecycle.observability import logger
 from tests.integration.moto_account import OWNER
 
 START = datetime(2032, 3, 1, 9, 0, tzinfo=UTC)

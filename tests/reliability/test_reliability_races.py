@@ -12,7 +12,7 @@ import time_machine
 from reliability_account import World
 from reliability_sync import MeetAtFirstLock, atomic_conditional_writes
 
-from handlers.common import get_aws
+from key_lifecycle.handlers.common import get_aws
 from tests.integration.moto_account import OWNER, PREFIX
 
 START = datetime(2034, 2, 1, 9, 0, tzinfo=UTC)

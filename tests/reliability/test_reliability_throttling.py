@@ -15,7 +15,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.retries import bucket
 from reliability_account import World
 
-from handlers.common import get_aws
+from key_lifecycle.handlers.common import get_aws
 from tests.integration.moto_account import OWNER, PREFIX, FakeLambdaContext
 
 START = datetime(2033, 5, 1, 9, 0, tzinfo=UTC)

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from handlers.common import get_aws, reset_cold_start
+from key_lifecycle.handlers.common import get_aws, reset_cold_start
 from local_account.emulator import paging
 
 
@@ -88,6 +88,6 @@ def generate_report() -> None:
 def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     import importlib
 
-    handler = importlib.import_module(f"handlers.{function}")
+    handler = importlib.import_module(f"key_lifecycle.handlers.{function}")
     result: dict[str, Any] = handler.lambda_handler(event, FakeContext())
     return result

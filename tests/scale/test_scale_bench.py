@@ -44,7 +44,7 @@ def test_the_benchmark_writes_every_row_and_its_latency_is_its_time_plus_its_cal
     assert all(c["same_interpreter_ratio"] >= 1.0 for c in cold.values())
     checked = sorted(name for name, c in cold.items() if c["target"])
     assert checked == sorted(
-        f"handlers.{name}" for name in ("create_keys", "rotate_keys", "cleanup_users", "detect_changes")
+        f"key_lifecycle.handlers.{name}" for name in ("create_keys", "rotate_keys", "cleanup_users", "detect_changes")
     )
     assert all(any(line.startswith(name + " cold import") for line in results["targets"]) for name in checked)
     # And so is each scheduled function's first invocation against a steady-state account, next to a warm one

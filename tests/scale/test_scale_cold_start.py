@@ -13,16 +13,22 @@ from typing import Any
 import pytest
 from pydantic_core import ValidationError
 
-from models.base import MESSAGES, message
-from models.report import Action, ActionKind, ActionStatus, Plan, Report
-from models.settings import Settings
-from models.snapshot import AccountSnapshot, SecretVersionState, UserState
+from key_lifecycle.models.base import MESSAGES, message
+from key_lifecycle.models.report import Action, ActionKind, ActionStatus, Plan, Report
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccountSnapshot, SecretVersionState, UserState
 
 ROOT = Path(__file__).resolve().parents[2]
 HANDLERS = ("create_keys", "rotate_keys", "cleanup_users", "detect_changes")
 # Never needed to import a handler: the validation library, the X-Ray SDK (only with tracing on), and what only
 # manual or weekly requests use.
-NEVER_AT_IMPORT = ("pydantic", "pydantic_core", "aws_xray_sdk", "lifecycle.audit", "lifecycle.inventory")
+NEVER_AT_IMPORT = (
+    "pydantic",
+    "pydantic_core",
+    "aws_xray_sdk",
+    "key_lifecycle.domain.audit",
+    "key_lifecycle.domain.inventory",
+)
 
 
 def fresh_interpreter(script: str, **env: str) -> Any:
@@ -60,13 +66,13 @@ def test_importing_a_handler_loads_no_validation_library_and_nothing_only_manual
     # Then neither pydantic nor any module that only a manual or weekly request needs was loaded
     assert [name for name in NEVER_AT_IMPORT if loaded(modules, name)] == []
     # And only the cleanup function, which sends forewarnings, loads their planner, and only on first use
-    assert not loaded(modules, "lifecycle.forewarn")
-    assert not loaded(modules, "gateways.posture")
+    assert not loaded(modules, "key_lifecycle.domain.forewarn")
+    assert not loaded(modules, "key_lifecycle.gateways.posture")
 
 
 TRACED = """
 import os
-from handlers.observability import tracer
+from key_lifecycle.observability import tracer
 
 @tracer.capture_lambda_handler(capture_response=False)
 def handler(event, context):
@@ -105,14 +111,14 @@ paging = importlib.util.module_from_spec(spec)
 spec.loader.exec_module(paging)
 paging.install()
 from bench.seed import seed_account
-from models.settings import Settings
+from key_lifecycle.models.settings import Settings
 
 with mock_aws():
     seed_account(20, 2, Settings(), datetime.now(UTC), due=os.environ["DUE"], due_every=4)
     assert not any(name.startswith("pydantic") for name in sys.modules), "the emulator loaded pydantic"
     handler = __import__("handlers." + os.environ["HANDLER"], fromlist=["lambda_handler"])
     imported = set(sys.modules)
-    from handlers.common import get_aws
+    from key_lifecycle.handlers.common import get_aws
 
     class Http:
         status_code = 200
@@ -165,7 +171,7 @@ def test_a_scheduled_run_with_work_to_do_never_loads_pydantic(
     assert not loaded(result["modules"], "pydantic_core")
     # And what the run did import on first use is the project's own forewarning planner at most (cleanup only)
     own = [name for name in result["on_first_use"] if name.split(".")[0] in {"handlers", "lifecycle", "gateways"}]
-    assert own == (["lifecycle.forewarn"] if handler == "cleanup_users" else [])
+    assert own == (["key_lifecycle.domain.forewarn"] if handler == "cleanup_users" else [])
 
 
 # The models without pydantic -------------------------------------------------------------------------------------

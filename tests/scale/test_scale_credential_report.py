@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from gateways.credential_report import CredentialReport, ReportedKey, ReportRow, parse_report
-from gateways.snapshot import keys_from_report
-from models.snapshot import STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS, SecretState, SecretVersionState, UserState
+from key_lifecycle.gateways.credential_report import CredentialReport, ReportedKey, ReportRow, parse_report
+from key_lifecycle.gateways.snapshot import keys_from_report
+from key_lifecycle.models.snapshot import (
+    STAGE_CURRENT,
+    STAGE_PENDING,
+    STAGE_PREVIOUS,
+    SecretState,
+    SecretVersionState,
+    UserState,
+)
 
 GENERATED = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 ARN = "arn:aws:iam::123456789012:user/temporary/alice"

@@ -10,8 +10,8 @@ from moto.iam.models import AccessKeyLastUsed
 from scale_helpers import Calls, generate_report, invoke
 
 from bench.seed import backends, seed_account
-from gateways import Aws
-from models.settings import Settings
+from key_lifecycle.gateways import Aws
+from key_lifecycle.models.settings import Settings
 
 SETTINGS = Settings()
 PER_USER_READS = {"iam:GetUser", "iam:ListUserTags", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"}
@@ -50,7 +50,7 @@ def test_a_steady_state_run_costs_the_same_few_calls_whatever_the_number_of_user
 
 
 def test_the_scan_mode_reads_every_managed_user_one_by_one(moto_account: Calls, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from handlers import common
+    from key_lifecycle.handlers import common
 
     seed_account(30, 3, SETTINGS, datetime.now(UTC))
     monkeypatch.setattr(common, "READ_MODE", "scan")

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from lifecycle.planner import format_timestamp
-from models.report import Plan
-from models.settings import Settings
-from models.snapshot import (
+from key_lifecycle.domain.planner import format_timestamp
+from key_lifecycle.models.report import Plan
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
     EXPIRES_AT_TAG,

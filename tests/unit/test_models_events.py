@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from models.events import (
+from key_lifecycle.models.events import (
     CreateUserEvent,
     EventValidationError,
     ReconcileEvent,

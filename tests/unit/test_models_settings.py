@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from models.settings import ENVIRONMENT, Settings, SettingsError
+from key_lifecycle.models.settings import ENVIRONMENT, Settings, SettingsError
 
 
 def test_an_empty_environment_gives_the_documented_defaults() -> None:

@@ -7,9 +7,9 @@ from datetime import datetime
 import pytest
 from snapshot_builders import NOW, SETTINGS, ago, ahead, codes, key, snapshot, steps, user, version
 
-from lifecycle.planner import RequestRefused, plan_cleanup
-from models.settings import Settings
-from models.snapshot import UserState
+from key_lifecycle.domain.planner import RequestRefused, plan_cleanup
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import UserState
 
 
 def active_user(name: str = "alice", **kwargs: object) -> UserState:

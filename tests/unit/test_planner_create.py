@@ -21,10 +21,10 @@ from snapshot_builders import (
     version,
 )
 
-from lifecycle.planner import RequestRefused, plan_create_user, plan_reconcile
-from models.events import CreateUserEvent
-from models.settings import Settings
-from models.snapshot import UserState
+from key_lifecycle.domain.planner import RequestRefused, plan_create_user, plan_reconcile
+from key_lifecycle.models.events import CreateUserEvent
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import UserState
 
 
 def request(name: str = "temporary-iam-user", ttl_days: int | None = 7) -> CreateUserEvent:

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from snapshot_builders import NOW, PATH, SETTINGS, ago, key, key_id, user, version
 
-from lifecycle.planner import classify_keys, expiry_for, format_timestamp, is_managed, parse_timestamp
-from models.settings import Settings
+from key_lifecycle.domain.planner import classify_keys, expiry_for, format_timestamp, is_managed, parse_timestamp
+from key_lifecycle.models.settings import Settings
 
 
 @pytest.mark.parametrize(

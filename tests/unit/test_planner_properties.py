@@ -8,10 +8,10 @@ from datetime import timedelta
 
 from snapshot_builders import NOW, PATH, SETTINGS, ago, iso, key, key_id, snapshot, user, version
 
-from lifecycle.planner import RequestRefused, parse_timestamp, plan_cleanup, plan_reconcile, plan_rotation
-from models.report import ActionKind, Plan
-from models.settings import Settings
-from models.snapshot import AccountSnapshot, SecretVersionState, UserState
+from key_lifecycle.domain.planner import RequestRefused, parse_timestamp, plan_cleanup, plan_reconcile, plan_rotation
+from key_lifecycle.models.report import ActionKind, Plan
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccountSnapshot, SecretVersionState, UserState
 
 SEED = 20250601
 ROUNDS = 1500

@@ -21,10 +21,10 @@ from snapshot_builders import (
     version,
 )
 
-from lifecycle.planner import RequestRefused, plan_rotation
-from lifecycle.rules import LAST_USE_RECORDING_DELAY
-from models.settings import Settings
-from models.snapshot import UserState
+from key_lifecycle.domain.planner import RequestRefused, plan_rotation
+from key_lifecycle.domain.rules import LAST_USE_RECORDING_DELAY
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import UserState
 
 OLD, NEW = key_id(1), key_id(2)
 

@@ -1,0 +1,134 @@
+"""Which users the stack manages, and the role each access key of a managed user plays (from its secret's stages)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import (
+    MANAGED_BY_TAG,
+    STAGE_CURRENT,
+    STAGE_PENDING,
+    AccessKeyState,
+    SecretVersionState,
+    UserState,
+)
+
+# AWS records a key's use in GetAccessKeyLastUsed and the credential report some hours after the call, not at once
+# ("Recent activity usually appears within four hours", IAM API reference; the local account models 4 hours).
+# A replaced key is never judged unused sooner than this after its cut-over.
+LAST_USE_RECORDING_DELAY = timedelta(hours=4)
+
+
+def carries_the_boundary(user: UserState, settings: Settings) -> bool:
+    """The stack creates every user with its permissions boundary, and no role may remove or change it, so a user
+    without it was not made by the stack, whatever its tags say (IAM cannot stop the create role from tagging an
+    untagged user made by hand). Without a configured boundary (tests of the engine alone) the check is off."""
+    expected = settings.permissions_boundary_arn
+    return expected is None or user.permissions_boundary_arn == expected
+
+
+def is_managed(user: UserState, settings: Settings) -> bool:
+    """Exactly at the managed path, tagged `managed-by` with this deployment's value AND carrying the stack's
+    permissions boundary; nothing else is ever changed."""
+    return (
+        user.path == settings.managed_user_path
+        and user.tags.get(MANAGED_BY_TAG) == settings.managed_by
+        and carries_the_boundary(user, settings)
+    )
+
+
+def in_managed_path(user: UserState, settings: Settings) -> bool:
+    """At the managed path or below it: IAM's `user/temporary/*` covers /temporary/admins/ too."""
+    return user.path.startswith(settings.managed_user_path)
+
+
+def is_unmanaged_in_path(user: UserState, settings: Settings) -> bool:
+    """At or below the managed path but not ours: reported, never changed."""
+    return in_managed_path(user, settings) and not is_managed(user, settings)
+
+
+def may_leave_group(group: dict[str, str], settings: Settings) -> bool:
+    """Whether cleanup may take a user out of this group (ListGroupsForUser's entry): the stack's own group, or one
+    at or below removable_group_path. Without a configured group (the engine alone) every group is."""
+    if settings.temporary_user_group is None:
+        return True
+    if group["GroupName"].lower() == settings.temporary_user_group.lower():
+        return True
+    return settings.removable_group_path is not None and group.get("Path", "/").startswith(
+        settings.removable_group_path
+    )
+
+
+def why_unmanaged(user: UserState, settings: Settings) -> str:
+    """Why a user at or below the managed path is not managed, for the warning."""
+    if user.path != settings.managed_user_path:
+        return f"its path {user.path} is below {settings.managed_user_path}; the stack manages only the path itself"
+    tag = user.tags.get(MANAGED_BY_TAG)
+    if tag != settings.managed_by:
+        return f"its tag {MANAGED_BY_TAG} is {tag!r}, not {settings.managed_by!r}"
+    return (
+        f"it is tagged {MANAGED_BY_TAG}={settings.managed_by} but does not carry the stack's permissions boundary "
+        f"(it has {user.permissions_boundary_arn or 'none'}): the stack did not create it; check who tagged it"
+    )
+
+
+def _key_order(key: AccessKeyState) -> tuple[object, str]:
+    return (key.create_date, key.access_key_id)
+
+
+@dataclass(frozen=True)
+class KeyRoles:
+    """The keys of one managed user by role. Every key of the user is in exactly one of the four groups."""
+
+    current: AccessKeyState | None = None  # verified: its version is AWSCURRENT and not AWSPENDING
+    current_version: SecretVersionState | None = None
+    pending: tuple[AccessKeyState, ...] = ()  # version labelled AWSPENDING (maybe also AWSCURRENT, a first version)
+    replaced: tuple[AccessKeyState, ...] = ()  # stored, neither current nor pending (AWSPREVIOUS or unlabelled)
+    unstored: tuple[AccessKeyState, ...] = ()  # no secret version at all: never adopted, never used as current
+    stages: dict[str, frozenset[str]] = field(default_factory=dict)  # access key id -> stages of its versions
+
+
+def classify_keys(user: UserState) -> KeyRoles:
+    """Sort a user's keys into roles from the secret's version stages, without reading any secret value.
+
+    A secret scheduled for deletion counts as no secret: its versions cannot be read, so no key is stored there.
+    """
+    secret = user.secret if user.secret is not None and user.secret.deleted_date is None else None
+    stages: dict[str, set[str]] = {}
+    versions: dict[str, list[SecretVersionState]] = {}
+    if secret is not None:
+        for version in secret.versions:
+            akid = version.access_key_id
+            if akid is None:
+                continue
+            stages.setdefault(akid, set()).update(version.stages)
+            versions.setdefault(akid, []).append(version)
+
+    current: AccessKeyState | None = None
+    current_version: SecretVersionState | None = None
+    pending: list[AccessKeyState] = []
+    replaced: list[AccessKeyState] = []
+    unstored: list[AccessKeyState] = []
+    for key in sorted(user.keys, key=_key_order):
+        key_stages = stages.get(key.access_key_id)
+        if key_stages is None:
+            unstored.append(key)
+        elif STAGE_PENDING in key_stages:
+            # Secrets Manager labels a secret's first version AWSCURRENT by itself, so AWSCURRENT alone does not
+            # prove the key was verified; only the promotion (which removes AWSPENDING) does.
+            pending.append(key)
+        elif STAGE_CURRENT in key_stages and current is None:
+            current = key
+            current_version = next(v for v in versions[key.access_key_id] if STAGE_CURRENT in v.stages)
+        else:
+            replaced.append(key)
+    return KeyRoles(
+        current=current,
+        current_version=current_version,
+        pending=tuple(pending),
+        replaced=tuple(replaced),
+        unstored=tuple(unstored),
+        stages={akid: frozenset(s) for akid, s in stages.items()},
+    )
