@@ -11,7 +11,8 @@ from typing import Any
 
 from aws_cdk import App, DefaultStackSynthesizer, Environment
 
-from stacks.config import STACK_NAME, ConfigError, load_config
+from key_lifecycle.models.constants import STACK_NAME
+from stacks.config import ConfigError, load_config
 from stacks.detection import IAM_EVENTS_REGION
 from stacks.iam_events_stack import IamEventsStack
 from stacks.iam_key_lifecycle_stack import IamKeyLifecycleStack

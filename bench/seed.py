@@ -12,9 +12,9 @@ from uuid import uuid4
 from moto.iam.models import AccessKeyLastUsed, IAMBackend, iam_backends
 from moto.secretsmanager.models import SecretsManagerBackend, secretsmanager_backends
 
+from key_lifecycle.models.constants import CURRENT_SINCE_TAG_PREFIX, EXPIRES_AT_TAG, MANAGED_BY_TAG, OWNER_TAG
 from key_lifecycle.models.dates import format_timestamp
 from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import CURRENT_SINCE_TAG_PREFIX, EXPIRES_AT_TAG, MANAGED_BY_TAG, OWNER_TAG
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"

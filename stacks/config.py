@@ -22,8 +22,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 LAMBDAS_DIR = REPO_ROOT / "lambdas"
 
 
-STACK_NAME = "IamKeyLifecycle"
-METRICS_NAMESPACE = "IamKeyLifecycle"
 # Every role the stack creates lives under this path, so the functions' own-role deny can name them all
 # with one ARN pattern instead of referring to the roles (which would make the policies circular).
 ROLE_PATH = "/iam-key-lifecycle/"

@@ -19,7 +19,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from key_lifecycle.domain.classify import CLOUDTRAIL_DETAIL_TYPE, WATCHED_EVENTS, stack_role_names
+from key_lifecycle.domain.classify import WATCHED_EVENTS, stack_role_names
+from key_lifecycle.models.constants import CLOUDTRAIL_DETAIL_TYPE
 from stacks.nag import acknowledge, acknowledge_checkov
 
 IAM_EVENTS_REGION = "us-east-1"

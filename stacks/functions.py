@@ -16,8 +16,9 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from key_lifecycle.domain.classify import stack_role_name
+from key_lifecycle.models.constants import METRICS_NAMESPACE
 from stacks import powertools
-from stacks.config import LAMBDAS_DIR, METRICS_NAMESPACE, ROLE_PATH, settings_environment
+from stacks.config import LAMBDAS_DIR, ROLE_PATH, settings_environment
 from stacks.nag import acknowledge, acknowledge_checkov
 from stacks.permissions import (
     PermissionScope,

@@ -9,8 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-LOCK_KEY = "lock_key"  # lambdas/gateways/locks.py
-TTL_ATTRIBUTE = "expires_at"
+from key_lifecycle.models.constants import LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
 
 
 class UserLocks(Construct):
@@ -30,7 +29,7 @@ class UserLocks(Construct):
         self.table = dynamodb.Table(
             self,
             "Table",
-            partition_key=dynamodb.Attribute(name=LOCK_KEY, type=dynamodb.AttributeType.STRING),
+            partition_key=dynamodb.Attribute(name=LOCK_KEY_ATTRIBUTE, type=dynamodb.AttributeType.STRING),
             billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
             # The items hold user names and times, never a secret; a key of the stack's own still keeps them to
             # the principals the stack names (security reviews and checkov ask for it).
@@ -39,7 +38,7 @@ class UserLocks(Construct):
             point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                 point_in_time_recovery_enabled=True
             ),
-            time_to_live_attribute=TTL_ATTRIBUTE,
+            time_to_live_attribute=LOCK_TTL_ATTRIBUTE,
             # Locks are worthless once the stack is gone and nothing else reads them: the table goes with the
             # stack. Deletion protection would contradict that (DELETE_FAILED on destroy, ROLLBACK_FAILED on a
             # failed first create), so it is off; point-in-time recovery covers mistakes while the stack lives.

@@ -12,30 +12,14 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
-from stacks.config import METRICS_NAMESPACE
+from key_lifecycle.models.constants import METRICS_NAMESPACE, Metric, PostureMetric
 
 # The Powertools metrics the functions emit (EMF). The searches name the namespace as a search term rather
 # than a metric schema, so they match whatever dimensions (service, function) the handlers add.
-LIFECYCLE_METRICS = (
-    "UsersCreated",
-    "UsersDeleted",
-    "KeysCreated",
-    "KeysRotated",
-    "KeysDeactivated",
-    "KeysDeleted",
-    "Warnings",
-    "Failures",
-)
+LIFECYCLE_METRICS = tuple(metric.value for metric in Metric)
 PERIOD = Duration.minutes(5)
-# The posture audit's counts (lambdas/lifecycle/audit.py METRIC_NAMES), one data point per audit.
-POSTURE_METRICS = (
-    "PostureRootAccessKeys",
-    "PostureOldUnmanagedKeys",
-    "PostureUnused90Days",
-    "PostureUnused45Days",
-    "PostureTwoActiveKeys",
-    "PostureDirectPolicies",
-)
+# The posture audit's counts, one data point per audit.
+POSTURE_METRICS = tuple(metric.value for metric in PostureMetric)
 
 
 class Monitoring(Construct):

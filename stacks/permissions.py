@@ -12,22 +12,22 @@ from dataclasses import dataclass
 from aws_cdk import Aws
 from aws_cdk import aws_iam as iam
 
-from key_lifecycle.gateways.events import EVENT_SOURCE
-from key_lifecycle.models.snapshot import (
+from key_lifecycle.models.constants import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
     DELETING_TAG,
+    EVENT_SOURCE,
     EXPIRES_AT_TAG,
     MANAGED_BY_TAG,
     OWNER_TAG,
     PENDING_KEY_TAG,
+    PROVISIONING_TAG,
     PURPOSE_TAG,
+    WARNED_TAG_PREFIX,
 )
 from stacks.config import ROLE_PATH
 from stacks.guardrails import IAM_WRITE_ACTIONS
 
-# Marks a user whose creation is not finished; the create function may delete only such users (rollback).
-PROVISIONING_TAG = "provisioning"
 # The tag keys the functions may write. StringLike, so the per-key lifecycle records match.
 WRITABLE_TAG_KEYS = (
     MANAGED_BY_TAG,
@@ -41,8 +41,8 @@ WRITABLE_TAG_KEYS = (
 )
 # The per-key records and the write-ahead intent of a new key (written before CreateAccessKey).
 LIFECYCLE_RECORD_TAG_KEYS = (f"{CURRENT_SINCE_TAG_PREFIX}*", f"{DEACTIVATED_AT_TAG_PREFIX}*", PENDING_KEY_TAG)
-# Records of the forewarnings sent (lifecycle/forewarn.py), written by the daily cleanup run.
-FOREWARNING_TAG_KEYS = ("warned:*",)
+# Records of the forewarnings sent (key_lifecycle/domain/forewarn.py), written by the daily cleanup run.
+FOREWARNING_TAG_KEYS = (f"{WARNED_TAG_PREFIX}*",)
 
 # Rendering of the ARN tokens in cdk-nag finding ids.
 _NAG_PARTITION = "<AWS::Partition>"

@@ -12,10 +12,11 @@ from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.logging.utils import copy_config_to_registered_loggers
 from aws_lambda_powertools.metrics import MetricUnit
 
+from key_lifecycle.models.constants import METRICS_NAMESPACE, SERVICE_NAME, Metric
 from key_lifecycle.models.report import ActionKind, ActionStatus, Report
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "iam-key-lifecycle")
-NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "IamKeyLifecycle")
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE_NAME)
+NAMESPACE = os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE)
 
 
 # X-Ray traces the functions' AWS calls through botocore, the one library they call out with; Powertools would
@@ -68,17 +69,6 @@ logger = Logger(service=SERVICE)
 # nothing but risk.
 tracer = _FirstUseTracer()
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
-
-METRIC_NAMES = (
-    "UsersCreated",
-    "UsersDeleted",
-    "KeysCreated",
-    "KeysRotated",
-    "KeysDeactivated",
-    "KeysDeleted",
-    "Warnings",
-    "Failures",
-)
 
 # botocore logs request and response bodies at DEBUG, and a PutSecretValue body holds a secret access key:
 # these loggers stay at WARNING whatever level the rest of the process is set to.
@@ -147,23 +137,23 @@ def log_report(report: Report) -> None:
         logger.error(error)
 
 
-def metric_counts(report: Report) -> dict[str, int]:
+def metric_counts(report: Report) -> dict[Metric, int]:
     done = [a.action for a in report.actions if a.status is ActionStatus.DONE]
     counts = {
-        "UsersCreated": done.count(ActionKind.CREATE_USER),
-        "UsersDeleted": done.count(ActionKind.DELETE_USER),
-        "KeysCreated": done.count(ActionKind.CREATE_KEY),
-        "KeysRotated": done.count(ActionKind.CREATE_KEY) if report.function == "rotate_keys" else 0,
-        "KeysDeactivated": done.count(ActionKind.DEACTIVATE_KEY),
-        "KeysDeleted": done.count(ActionKind.DELETE_KEY),
-        "Warnings": len(report.warnings),
-        "Failures": sum(1 for a in report.actions if a.status is ActionStatus.FAILED),
+        Metric.USERS_CREATED: done.count(ActionKind.CREATE_USER),
+        Metric.USERS_DELETED: done.count(ActionKind.DELETE_USER),
+        Metric.KEYS_CREATED: done.count(ActionKind.CREATE_KEY),
+        Metric.KEYS_ROTATED: done.count(ActionKind.CREATE_KEY) if report.function == "rotate_keys" else 0,
+        Metric.KEYS_DEACTIVATED: done.count(ActionKind.DEACTIVATE_KEY),
+        Metric.KEYS_DELETED: done.count(ActionKind.DELETE_KEY),
+        Metric.WARNINGS: len(report.warnings),
+        Metric.FAILURES: sum(1 for a in report.actions if a.status is ActionStatus.FAILED),
     }
     return counts
 
 
-def record_metrics(function: str, counts: dict[str, int]) -> None:
+def record_metrics(function: str, counts: dict[Metric, int]) -> None:
     # Zeros are published too: an alarm or a dashboard line needs data points on quiet days.
     metrics.add_dimension(name="function", value=function)
-    for name in METRIC_NAMES:
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=counts.get(name, 0))
+    for name in Metric:
+        metrics.add_metric(name=name.value, unit=MetricUnit.Count, value=counts.get(name, 0))

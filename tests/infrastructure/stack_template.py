@@ -9,7 +9,7 @@ from typing import Any
 
 from aws_cdk import App
 
-from stacks.config import STACK_NAME
+from key_lifecycle.models.constants import STACK_NAME
 
 USERS = "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/temporary/*"
 SECRETS = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:temporary-iam-users/*"

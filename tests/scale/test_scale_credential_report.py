@@ -6,14 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 from key_lifecycle.gateways.credential_report import CredentialReport, ReportedKey, ReportRow, parse_report
 from key_lifecycle.gateways.snapshot import keys_from_report
-from key_lifecycle.models.snapshot import (
-    STAGE_CURRENT,
-    STAGE_PENDING,
-    STAGE_PREVIOUS,
-    SecretState,
-    SecretVersionState,
-    UserState,
-)
+from key_lifecycle.models.constants import STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS
+from key_lifecycle.models.snapshot import SecretState, SecretVersionState, UserState
 
 GENERATED = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
 ARN = "arn:aws:iam::123456789012:user/temporary/alice"

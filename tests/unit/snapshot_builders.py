@@ -6,19 +6,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from key_lifecycle.domain.planner import format_timestamp
-from key_lifecycle.models.report import Plan
-from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import (
+from key_lifecycle.models.constants import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
     EXPIRES_AT_TAG,
     MANAGED_BY_TAG,
-    AccessKeyState,
-    AccountSnapshot,
-    SecretState,
-    SecretVersionState,
-    UserState,
 )
+from key_lifecycle.models.report import Plan
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, SecretState, SecretVersionState, UserState
 
 NOW = datetime(2025, 6, 1, 12, 0, 0, tzinfo=UTC)
 SETTINGS = Settings()  # rotate 90, deactivate 7, delete 7, max key age 120, stale 90 days

@@ -5,14 +5,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from key_lifecycle.models.constants import (
+    AUDIT_CODE_PREFIX,
+    CHANGE_CODE_PREFIX,
+    EXPIRES_AT_TAG,
+    FOREWARN_CODE_PREFIX,
+    OWNER_TAG,
+)
 from key_lifecycle.models.dates import format_timestamp
 from key_lifecycle.models.report import Action, ActionKind, ActionStatus, Report
-from key_lifecycle.models.snapshot import EXPIRES_AT_TAG, OWNER_TAG, AccountSnapshot
+from key_lifecycle.models.snapshot import AccountSnapshot
 
 # Warnings whose own, richer event is published where they are made (forewarnings, audit findings).
-OWN_EVENT_CODE_PREFIX = "forewarn:"
-AUDIT_CODE_PREFIX = "audit:"
-CHANGE_CODE_PREFIX = "change:"
 
 _DETAIL_TYPES: dict[ActionKind, str] = {
     ActionKind.CREATE_USER: "Temporary User Created",
@@ -69,7 +73,7 @@ def run_events(report: Report, snapshot: AccountSnapshot | None, now: datetime) 
             )
         )
     for warning in report.warnings:
-        if warning.code.startswith((OWN_EVENT_CODE_PREFIX, AUDIT_CODE_PREFIX, CHANGE_CODE_PREFIX)):
+        if warning.code.startswith((FOREWARN_CODE_PREFIX, AUDIT_CODE_PREFIX, CHANGE_CODE_PREFIX)):
             continue
         events.append(
             (

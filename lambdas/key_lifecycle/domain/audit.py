@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from key_lifecycle.domain.rules import is_managed
 from key_lifecycle.models.dates import as_utc, format_timestamp, parse_timestamp, whole_days
+from key_lifecycle.models.managed import is_managed
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import UserState
 
@@ -30,14 +30,6 @@ FINDINGS: dict[str, tuple[str, str]] = {
     "credential_unused_45_days": ("IAM.22", "medium"),
     "two_active_keys": ("-", "low"),
     "direct_user_policy": ("IAM.2", "low"),
-}
-METRIC_NAMES: dict[str, str] = {
-    "root_access_key": "PostureRootAccessKeys",
-    "unmanaged_key_over_90_days": "PostureOldUnmanagedKeys",
-    "credential_unused_90_days": "PostureUnused90Days",
-    "credential_unused_45_days": "PostureUnused45Days",
-    "two_active_keys": "PostureTwoActiveKeys",
-    "direct_user_policy": "PostureDirectPolicies",
 }
 
 

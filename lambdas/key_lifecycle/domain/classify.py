@@ -10,9 +10,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from key_lifecycle.domain.rules import classify_keys, in_managed_path, is_managed
+from key_lifecycle.domain.rules import classify_keys
+from key_lifecycle.models.constants import (
+    FUNCTIONS,
+    MANAGED_BY_TAG,
+    ROLE_NAME_PREFIX,
+    KeyStatus,
+)
+from key_lifecycle.models.managed import in_managed_path, is_managed
 from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import MANAGED_BY_TAG, UserState
+from key_lifecycle.models.snapshot import UserState
 
 # The IAM calls the detection rule forwards; anything else is ignored here as well.
 WATCHED_EVENTS = (
@@ -35,7 +42,6 @@ WATCHED_EVENTS = (
     "CreatePolicyVersion",
 )
 GROUP_POLICY_EVENTS = ("AttachGroupPolicy", "PutGroupPolicy", "DetachGroupPolicy", "DeleteGroupPolicy")
-CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 
 
 class ChangeKind(StrEnum):
@@ -133,8 +139,6 @@ def actor_arn(detail: dict[str, Any]) -> str | None:
 
 # The functions' roles have fixed names, so the stack's own calls are told apart by exact role ARN: a role someone
 # else creates under the stack's role path is not the stack (the rule's pattern and this check agree).
-STACK_FUNCTIONS = ("create_keys", "rotate_keys", "cleanup_users", "detect_changes")
-ROLE_NAME_PREFIX = "IamKeyLifecycle-"
 
 
 def stack_role_name(function: str, region: str) -> str:
@@ -143,7 +147,7 @@ def stack_role_name(function: str, region: str) -> str:
 
 
 def stack_role_names(region: str) -> list[str]:
-    return [stack_role_name(function, region) for function in STACK_FUNCTIONS]
+    return [stack_role_name(function, region) for function in FUNCTIONS]
 
 
 def made_by_stack(detail: dict[str, Any], settings: Settings) -> bool:
@@ -309,7 +313,7 @@ def classify(event: dict[str, Any], target: UserState | None, settings: Settings
             ChangeKind.KEY_STATUS_CHANGED,
             f"access key {akid} of managed user {user_name} was set {status} by {actor}, outside the stack",
             access_key_id=str(akid) if akid else None,
-            severity="high" if status == "Active" else "medium",
+            severity="high" if status == KeyStatus.ACTIVE else "medium",
         )
     if name in ("AttachUserPolicy", "PutUserPolicy"):
         policy = params.get("policyArn") or params.get("policyName")

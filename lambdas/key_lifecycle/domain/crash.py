@@ -9,14 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from key_lifecycle.domain.rules import KeyRoles
+from key_lifecycle.models.constants import DELETING_TAG, PENDING_KEY_TAG, PROVISIONING_TAG
 from key_lifecycle.models.dates import as_utc, parse_timestamp
-from key_lifecycle.models.snapshot import DELETING_TAG, PENDING_KEY_TAG, AccessKeyState, UserState
+from key_lifecycle.models.snapshot import AccessKeyState, UserState
 
 # A Lambda invocation lives at most 15 minutes: once that has passed since the intent was written, the run that
 # wrote it is over, and a key it created without storing it can only be an orphan. One more minute covers the
 # difference between the function's clock and IAM's.
 RUN_LIFETIME = timedelta(minutes=15)
-PROVISIONING_TAG = "provisioning"  # set by CreateUser, removed once the user is complete
 CLOCK_SLACK = timedelta(minutes=1)
 
 

@@ -10,22 +10,20 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from key_lifecycle.domain.rules import KeyRoles, classify_keys, is_managed
-from key_lifecycle.models.dates import as_utc, format_timestamp, parse_timestamp
-from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import (
+from key_lifecycle.domain.rules import KeyRoles, classify_keys
+from key_lifecycle.models.constants import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
     EXEMPT_UNTIL_TAG,
     EXPIRES_AT_TAG,
     OWNER_TAG,
-    AccessKeyState,
-    AccountSnapshot,
-    UserState,
+    WARNED_TAG_PREFIX,
+    KeyStatus,
 )
-
-WARNED_TAG_PREFIX = "warned:"
-ACTIVE = "Active"
+from key_lifecycle.models.dates import as_utc, format_timestamp, parse_timestamp
+from key_lifecycle.models.managed import is_managed
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, UserState
 
 
 class UpcomingEvent(StrEnum):
@@ -135,7 +133,7 @@ def upcoming_events(user: UserState, now: datetime, settings: Settings) -> list[
         return found  # rotation retires nothing while a rotation is in flight or nothing is current
     cut_over = _cut_over(user, current, roles)
     for key in roles.replaced:
-        if key.status == ACTIVE:
+        if key.status == KeyStatus.ACTIVE:
             key_used = as_utc(key.last_used_date) if key.last_used_date is not None else None
             if key_used is not None and key_used > cut_over:
                 due = as_utc(key.create_date) + timedelta(days=settings.max_key_age_days)

@@ -7,17 +7,19 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from key_lifecycle.domain.forewarn import UpcomingEvent, upcoming_events
-from key_lifecycle.domain.rules import classify_keys, is_managed, is_unmanaged_in_path
-from key_lifecycle.models.dates import as_utc, format_timestamp, whole_days
-from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import (
+from key_lifecycle.domain.rules import classify_keys
+from key_lifecycle.models.constants import (
     EXPIRES_AT_TAG,
     OWNER_TAG,
     STAGE_CURRENT,
     STAGE_PENDING,
     STAGE_PREVIOUS,
-    AccountSnapshot,
+    KeyStatus,
 )
+from key_lifecycle.models.dates import as_utc, format_timestamp, whole_days
+from key_lifecycle.models.managed import is_managed, is_unmanaged_in_path
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccountSnapshot
 
 _ACTION_OF = {
     UpcomingEvent.USER_EXPIRY: "delete user (expiry)",
@@ -68,7 +70,7 @@ def build_inventory(snapshot: AccountSnapshot, now: datetime, settings: Settings
         for key in roles.pending:
             candidates.append((now, "verify key", "its secret version is still AWSPENDING", key.access_key_id))
         current = roles.current
-        if current is not None and current.status == "Active" and not roles.pending:
+        if current is not None and current.status == KeyStatus.ACTIVE and not roles.pending:
             due = as_utc(current.create_date) + timedelta(days=settings.rotate_after_days)
             candidates.append(
                 (due, "rotate key", f"rotated at {settings.rotate_after_days} days of age", current.access_key_id)
@@ -88,7 +90,7 @@ def build_inventory(snapshot: AccountSnapshot, now: datetime, settings: Settings
         keys = []
         for key in sorted(user.keys, key=lambda k: (as_utc(k.create_date), k.access_key_id)):
             totals["keys"] += 1
-            totals["active_keys" if key.status == "Active" else "inactive_keys"] += 1
+            totals["active_keys" if key.status == KeyStatus.ACTIVE else "inactive_keys"] += 1
             if role_of.get(key.access_key_id) == "unstored":
                 totals["keys_without_secret"] += 1
             nxt = next_by_key.get(key.access_key_id)

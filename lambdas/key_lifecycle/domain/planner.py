@@ -10,28 +10,22 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 
 from key_lifecycle.domain.crash import deletion_started, provisioning_unfinished, split_unstored
-from key_lifecycle.domain.rules import (
-    LAST_USE_RECORDING_DELAY,
-    KeyRoles,
-    classify_keys,
-    is_managed,
-    is_unmanaged_in_path,
-    why_unmanaged,
-)
-from key_lifecycle.models.dates import as_utc, format_timestamp, parse_timestamp, whole_days
-from key_lifecycle.models.events import CreateUserEvent
-from key_lifecycle.models.report import Action, ActionKind, Plan, Warning
-from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import (
+from key_lifecycle.domain.rules import LAST_USE_RECORDING_DELAY, KeyRoles, classify_keys, why_unmanaged
+from key_lifecycle.models.constants import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
     EXEMPT_UNTIL_TAG,
     EXPIRES_AT_TAG,
     MANAGED_BY_TAG,
-    AccessKeyState,
-    AccountSnapshot,
-    UserState,
+    KeyStatus,
+    WarningCode,
 )
+from key_lifecycle.models.dates import as_utc, format_timestamp, parse_timestamp, whole_days
+from key_lifecycle.models.events import CreateUserEvent
+from key_lifecycle.models.managed import is_managed, is_unmanaged_in_path
+from key_lifecycle.models.report import Action, ActionKind, Plan, Warning
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, UserState
 
 __all__ = [
     "KeyRoles",
@@ -47,7 +41,6 @@ __all__ = [
     "plan_rotation",
 ]
 
-ACTIVE = "Active"
 RESERVED_NAMES = frozenset({"root"})
 
 
@@ -71,7 +64,7 @@ class _Builder:
             Action(user_name=user_name, action=kind, reason=reason, access_key_id=key.access_key_id if key else None)
         )
 
-    def warn(self, user_name: str | None, code: str, message: str, key: AccessKeyState | None = None) -> None:
+    def warn(self, user_name: str | None, code: WarningCode, message: str, key: AccessKeyState | None = None) -> None:
         self.warnings.append(
             Warning(user_name=user_name, code=code, message=message, access_key_id=key.access_key_id if key else None)
         )
@@ -95,7 +88,7 @@ def _age(key: AccessKeyState, now: datetime) -> timedelta:
 def _warn_unmanaged(user: UserState, settings: Settings, b: _Builder) -> None:
     b.warn(
         user.user_name,
-        "unmanaged_in_path",
+        WarningCode.UNMANAGED_IN_PATH,
         f"user is under {settings.managed_user_path} but {why_unmanaged(user, settings)}; it is never changed",
     )
 
@@ -108,7 +101,7 @@ def _expires_at(user: UserState, b: _Builder) -> datetime | None:
         problem = "is missing" if raw is None else f"{raw!r} is not an ISO-8601 date"
         b.warn(
             user.user_name,
-            "bad_expires_at",
+            WarningCode.BAD_EXPIRES_AT,
             f"tag {EXPIRES_AT_TAG} {problem}; the user is never deleted for expiry until it is fixed",
         )
     return expires
@@ -118,7 +111,7 @@ def _warn_unstored(user: UserState, roles: KeyRoles, b: _Builder) -> None:
     for key in roles.unstored:
         b.warn(
             user.user_name,
-            "key_without_secret",
+            WarningCode.KEY_WITHOUT_SECRET,
             f"access key {key.access_key_id} ({key.status}) has no version in the user's secret; "
             "it is reported, not adopted",
             key,
@@ -133,7 +126,7 @@ def _recover_unstored(user: UserState, roles: KeyRoles, now: datetime, b: _Build
     for key in split.in_flight:
         b.warn(
             user.user_name,
-            "key_creation_in_progress",
+            WarningCode.KEY_CREATION_IN_PROGRESS,
             f"access key {key.access_key_id} has no stored secret yet and the run that created it "
             f"(intent {_iso(split.intent) if split.intent else '?'}) may still be storing it; nothing is done now",
             key,
@@ -154,7 +147,7 @@ def _deletion_in_progress(user: UserState, b: _Builder) -> bool:
     if started is not None:
         b.warn(
             user.user_name,
-            "deletion_in_progress",
+            WarningCode.DELETION_IN_PROGRESS,
             f"a deletion of this user started at {started} was cut short; cleanup finishes it, nothing else is done",
         )
     return started is not None
@@ -181,7 +174,7 @@ def _reconcile_user(user: UserState, now: datetime, b: _Builder) -> None:
         # IAM allows two keys per user; creating a third would fail with LimitExceeded on every run.
         b.warn(
             user.user_name,
-            "two_keys_no_secret",
+            WarningCode.TWO_KEYS_NO_SECRET,
             "user has 2 access keys and none is a verified current key in its secret; no key is created",
         )
         return
@@ -212,7 +205,7 @@ def plan_create_user(request: CreateUserEvent, snapshot: AccountSnapshot, now: d
         if expires is not None and expires <= now:
             b.warn(
                 existing.user_name,
-                "user_expired",
+                WarningCode.USER_EXPIRED,
                 f"user exists and expired at {_iso(expires)}; no key is created, cleanup deletes it",
             )
             return b.plan()
@@ -307,7 +300,7 @@ def _cut_over(user: UserState, current: AccessKeyState, roles: KeyRoles, b: _Bui
     if raw is not None:
         b.warn(
             user.user_name,
-            "bad_current_since",
+            WarningCode.BAD_CURRENT_SINCE,
             f"tag {tag} {raw!r} is not an ISO-8601 date; the secret version's creation time is used instead",
             current,
         )
@@ -332,7 +325,11 @@ def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool
     current = roles.current
     if current is None:
         # Without a verified current key nothing here is safe to retire: a replaced key may be the only way back.
-        b.warn(name, "no_current_key", "user has no verified current key; rotation skipped (reconcile creates one)")
+        b.warn(
+            name,
+            WarningCode.NO_CURRENT_KEY,
+            "user has no verified current key; rotation skipped (reconcile creates one)",
+        )
         return
     cut_over = _cut_over(user, current, roles, b)
 
@@ -340,14 +337,14 @@ def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool
     delete_grace = timedelta(days=settings.delete_after_days)
     deleted: set[str] = set(orphans)
     for key in roles.replaced:
-        if key.status == ACTIVE:
+        if key.status == KeyStatus.ACTIVE:
             continue
         tag = DEACTIVATED_AT_TAG_PREFIX + key.access_key_id
         raw = user.tags.get(tag)
         deactivated_at = parse_timestamp(raw)
         if deactivated_at is None:
             if raw is not None:
-                b.warn(name, "bad_deactivated_at", f"tag {tag} {raw!r} is not an ISO-8601 date", key)
+                b.warn(name, WarningCode.BAD_DEACTIVATED_AT, f"tag {tag} {raw!r} is not an ISO-8601 date", key)
             # Deactivated by hand or by a run cut short before the tag was written: the delete grace starts now,
             # never earlier, so a key is not deleted on a guess of when it stopped working.
             b.act(name, ActionKind.DEACTIVATE_KEY, "inactive without a recorded deactivation time; recording it", key)
@@ -367,7 +364,7 @@ def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool
     max_age = timedelta(days=settings.max_key_age_days)
     deactivating: set[str] = set()
     for key in roles.replaced:
-        if key.status != ACTIVE or now < cut_over + deactivate_grace:
+        if key.status != KeyStatus.ACTIVE or now < cut_over + deactivate_grace:
             continue
         age_days = whole_days(key.create_date, now)
         last_used = as_utc(key.last_used_date) if key.last_used_date is not None else None
@@ -375,7 +372,7 @@ def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool
             if _age(key, now) < max_age:
                 b.warn(
                     name,
-                    "deactivation_postponed",
+                    WarningCode.DEACTIVATION_POSTPONED,
                     f"replaced key was used at {_iso(last_used)}, after its replacement became current on "
                     f"{_iso(cut_over)}; deactivation postponed until it is unused or {settings.max_key_age_days} "
                     f"days old (now {age_days})",
@@ -391,7 +388,7 @@ def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool
             )
             b.warn(
                 name,
-                "hard_cap_deactivated",
+                WarningCode.HARD_CAP_DEACTIVATED,
                 f"replaced key was still used at {_iso(last_used)} but reached the hard maximum age of "
                 f"{settings.max_key_age_days} days; deactivated anyway, the owner must switch to the current key",
                 key,
@@ -407,10 +404,10 @@ def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool
         deactivating.add(key.access_key_id)
 
     # 4. Rotate the current key when it is old enough (or on request).
-    if current.status != ACTIVE:
+    if current.status != KeyStatus.ACTIVE:
         b.warn(
             name,
-            "current_key_inactive",
+            WarningCode.CURRENT_KEY_INACTIVE,
             "the verified current key is inactive (changed outside this stack); it is neither rotated nor removed",
             current,
         )
@@ -420,23 +417,31 @@ def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool
     if not force and age < timedelta(days=settings.rotate_after_days):
         return
 
-    blocker: tuple[str, str, AccessKeyState] | None = None
+    blocker: tuple[WarningCode, str, AccessKeyState] | None = None
     for other in user.keys:
         if other.access_key_id == current.access_key_id or other.access_key_id in deleted:
             continue
         if other in roles.unstored:
-            blocker = ("rotation_blocked_by_unstored_key", "a key without a stored secret takes the second slot", other)
-        elif as_utc(other.create_date) > as_utc(current.create_date):
-            blocker = ("newer_key_exists", "a key newer than the current key exists", other)
-        elif other.status != ACTIVE or other.access_key_id in deactivating:
             blocker = (
-                "rotation_waiting_for_delete_grace",
+                WarningCode.ROTATION_BLOCKED_BY_UNSTORED_KEY,
+                "a key without a stored secret takes the second slot",
+                other,
+            )
+        elif as_utc(other.create_date) > as_utc(current.create_date):
+            blocker = (WarningCode.NEWER_KEY_EXISTS, "a key newer than the current key exists", other)
+        elif other.status != KeyStatus.ACTIVE or other.access_key_id in deactivating:
+            blocker = (
+                WarningCode.ROTATION_WAITING_FOR_DELETE_GRACE,
                 f"the replaced key is inactive but its delete grace of {settings.delete_after_days} days is not over",
                 other,
             )
         else:
             # Both keys work: deleting either could cut off a client, so a person decides.
-            blocker = ("two_active_keys", "both access keys are active; neither is deleted automatically", other)
+            blocker = (
+                WarningCode.TWO_ACTIVE_KEYS,
+                "both access keys are active; neither is deleted automatically",
+                other,
+            )
         break
 
     if blocker is not None:
@@ -445,7 +450,7 @@ def _rotate_user(user: UserState, now: datetime, settings: Settings, force: bool
         if age >= max_age:
             b.warn(
                 name,
-                "key_over_max_age",
+                WarningCode.KEY_OVER_MAX_AGE,
                 f"current key is {age_days} days old (hard maximum {settings.max_key_age_days} days) and cannot be "
                 "rotated yet; it stays active because it is the only working key",
                 current,
@@ -491,7 +496,7 @@ def _stale_reason(user: UserState, now: datetime, settings: Settings, b: _Builde
             # Someone meant to protect this user: a typo in the date must not delete it.
             b.warn(
                 user.user_name,
-                "bad_exempt_until",
+                WarningCode.BAD_EXEMPT_UNTIL,
                 f"tag {EXEMPT_UNTIL_TAG} {raw_exempt!r} is not an ISO-8601 date; the user is kept until it is fixed",
             )
             return None

@@ -5,48 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from key_lifecycle.models.constants import MANAGED_BY_TAG, STAGE_CURRENT, STAGE_PENDING
 from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import (
-    MANAGED_BY_TAG,
-    STAGE_CURRENT,
-    STAGE_PENDING,
-    AccessKeyState,
-    SecretVersionState,
-    UserState,
-)
+from key_lifecycle.models.snapshot import AccessKeyState, SecretVersionState, UserState
 
 # AWS records a key's use in GetAccessKeyLastUsed and the credential report some hours after the call, not at once
 # ("Recent activity usually appears within four hours", IAM API reference; the local account models 4 hours).
 # A replaced key is never judged unused sooner than this after its cut-over.
 LAST_USE_RECORDING_DELAY = timedelta(hours=4)
-
-
-def carries_the_boundary(user: UserState, settings: Settings) -> bool:
-    """The stack creates every user with its permissions boundary, and no role may remove or change it, so a user
-    without it was not made by the stack, whatever its tags say (IAM cannot stop the create role from tagging an
-    untagged user made by hand). Without a configured boundary (tests of the engine alone) the check is off."""
-    expected = settings.permissions_boundary_arn
-    return expected is None or user.permissions_boundary_arn == expected
-
-
-def is_managed(user: UserState, settings: Settings) -> bool:
-    """Exactly at the managed path, tagged `managed-by` with this deployment's value AND carrying the stack's
-    permissions boundary; nothing else is ever changed."""
-    return (
-        user.path == settings.managed_user_path
-        and user.tags.get(MANAGED_BY_TAG) == settings.managed_by
-        and carries_the_boundary(user, settings)
-    )
-
-
-def in_managed_path(user: UserState, settings: Settings) -> bool:
-    """At the managed path or below it: IAM's `user/temporary/*` covers /temporary/admins/ too."""
-    return user.path.startswith(settings.managed_user_path)
-
-
-def is_unmanaged_in_path(user: UserState, settings: Settings) -> bool:
-    """At or below the managed path but not ours: reported, never changed."""
-    return in_managed_path(user, settings) and not is_managed(user, settings)
 
 
 def may_leave_group(group: dict[str, str], settings: Settings) -> bool:

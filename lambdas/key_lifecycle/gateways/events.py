@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from typing import Any
 
 from key_lifecycle.gateways.errors import call
+from key_lifecycle.models.constants import EVENT_SOURCE
 
-EVENT_SOURCE = "iam-key-lifecycle"
 BATCH = 10  # PutEvents accepts at most 10 entries a call
 
 

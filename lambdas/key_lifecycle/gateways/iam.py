@@ -12,8 +12,6 @@ from typing import Any
 from key_lifecycle.gateways.credential_report import CredentialReport, fetch_report
 from key_lifecycle.gateways.errors import AwsError, call, paginate
 
-ACTIVE = "Active"
-INACTIVE = "Inactive"
 BULK_PAGE_SIZE = 1000
 
 

@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from key_lifecycle.gateways.errors import AwsError, call
+from key_lifecycle.models.constants import LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
 
 # Longer than any Lambda invocation (15 minutes at most): a lock whose holder was killed frees itself.
 HOLD_SECONDS = 16 * 60
 # How long a released lock's record is kept: far longer than any run's snapshot can be old.
 KEEP_RELEASED_SECONDS = 24 * 60 * 60
-KEY = "lock_key"
-TTL_ATTRIBUTE = "expires_at"  # DynamoDB TTL removes the item after this (epoch seconds)
 _CONFLICT = "ConditionalCheckFailedException"
 
 
@@ -50,14 +49,14 @@ class LockGateway:
                 "PutItem",
                 TableName=self.table_name,
                 Item={
-                    KEY: {"S": key},
+                    LOCK_KEY_ATTRIBUTE: {"S": key},
                     "owner": {"S": owner},
                     "acquired_at": {"N": str(at)},
                     "held_until": {"N": str(at + HOLD_SECONDS)},
-                    TTL_ATTRIBUTE: {"N": str(at + HOLD_SECONDS + KEEP_RELEASED_SECONDS)},
+                    LOCK_TTL_ATTRIBUTE: {"N": str(at + HOLD_SECONDS + KEEP_RELEASED_SECONDS)},
                 },
                 ConditionExpression="attribute_not_exists(#key) OR held_until < :now",
-                ExpressionAttributeNames={"#key": KEY},
+                ExpressionAttributeNames={"#key": LOCK_KEY_ATTRIBUTE},
                 ExpressionAttributeValues={":now": {"N": str(at)}},
                 ReturnValues="ALL_OLD",
             )
@@ -79,11 +78,11 @@ class LockGateway:
                 "PutItem",
                 TableName=self.table_name,
                 Item={
-                    KEY: {"S": grant.key},
+                    LOCK_KEY_ATTRIBUTE: {"S": grant.key},
                     "owner": {"S": ""},
                     "released_at": {"N": _millis(when)},
                     "held_until": {"N": "0"},
-                    TTL_ATTRIBUTE: {"N": str(at + KEEP_RELEASED_SECONDS)},
+                    LOCK_TTL_ATTRIBUTE: {"N": str(at + KEEP_RELEASED_SECONDS)},
                 },
                 ConditionExpression="#owner = :me",
                 ExpressionAttributeNames={"#owner": "owner"},

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from key_lifecycle.gateways.errors import AwsError, call, paginate
-from key_lifecycle.models.snapshot import STAGE_CURRENT, STAGE_PENDING
+from key_lifecycle.models.constants import STAGE_CURRENT, STAGE_PENDING
 
 SecretOrigin = Literal["existing", "created", "restored"]
 

@@ -9,21 +9,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from key_lifecycle.domain.rules import in_managed_path, is_managed
 from key_lifecycle.gateways.credential_report import CredentialReport
-from key_lifecycle.gateways.iam import ACTIVE, INACTIVE
-from key_lifecycle.models.dates import as_utc, parse_timestamp
-from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import (
+from key_lifecycle.models.constants import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
+    IN_FLIGHT_TAGS,
     STAGE_PENDING,
-    AccessKeyState,
-    AccountSnapshot,
-    SecretState,
-    SecretVersionState,
-    UserState,
+    KeyStatus,
 )
+from key_lifecycle.models.dates import as_utc, parse_timestamp
+from key_lifecycle.models.managed import in_managed_path, is_managed
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, SecretState, SecretVersionState, UserState
 
 if TYPE_CHECKING:
     from key_lifecycle.gateways.aws import Aws
@@ -103,7 +100,6 @@ def read_snapshot(
 
 # Tags another part of the stack writes while an operation on the user is in flight: such a user is always read
 # directly, because the report cannot show what happened after it was made.
-_IN_FLIGHT_TAGS = ("pending-key", "deleting")
 # The report and the tags both carry whole seconds.
 _CLOCK_SLACK = timedelta(seconds=1)
 
@@ -169,7 +165,7 @@ def keys_from_report(
     row = report.rows.get(user.user_name)
     if row is None or (row.arn and row.arn != user.arn) or as_utc(user.create_date) > report.generated:
         return None
-    if any(tag in user.tags for tag in _IN_FLIGHT_TAGS):
+    if any(tag in user.tags for tag in IN_FLIGHT_TAGS):
         return None
     if secret is not None and any(STAGE_PENDING in version.stages for version in secret.versions):
         return None
@@ -197,7 +193,7 @@ def keys_from_report(
         keys.append(
             AccessKeyState(
                 access_key_id=akid,
-                status=ACTIVE if slot.active else INACTIVE,
+                status=KeyStatus.ACTIVE if slot.active else KeyStatus.INACTIVE,
                 create_date=slot.created,
                 last_used_date=_seconds(slot.last_used),
             )

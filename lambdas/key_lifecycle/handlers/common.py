@@ -13,10 +13,11 @@ from typing import Any, TypeVar
 from key_lifecycle.domain.planner import RequestRefused
 from key_lifecycle.gateways import Aws, AwsError
 from key_lifecycle.handlers.detection import publish_run_events
+from key_lifecycle.models.constants import OWNER_TAG, Metric
 from key_lifecycle.models.events import CreateUserEvent, EventValidationError
 from key_lifecycle.models.report import ActionStatus, Plan, Report
 from key_lifecycle.models.settings import Settings, SettingsError
-from key_lifecycle.models.snapshot import OWNER_TAG, AccountSnapshot
+from key_lifecycle.models.snapshot import AccountSnapshot
 from key_lifecycle.observability import log_report, logger, metric_counts, record_metrics, use_structured_logging
 from key_lifecycle.service.budget import UNLIMITED, Budget
 from key_lifecycle.service.confirm import ReadMode, apply_in_parallel, plan_confirmed
@@ -80,7 +81,7 @@ def handle(
     except SettingsError as exc:
         # A deployment mistake: every invocation fails, visibly, until the environment is fixed.
         logger.error("invalid settings", extra={"function": function, "error": str(exc)})
-        record_metrics(function, {"Failures": 1})
+        record_metrics(function, {Metric.FAILURES: 1})
         raise
     try:
         request = parse(event)
@@ -100,7 +101,7 @@ def handle(
     except AwsError as exc:
         # Reading the account failed (after botocore's retries): the run fails loudly, so alarms fire.
         logger.error("run failed", extra={"function": function, "error": str(exc)})
-        record_metrics(function, {"Failures": 1})
+        record_metrics(function, {Metric.FAILURES: 1})
         raise
     return finish(decision, settings)
 

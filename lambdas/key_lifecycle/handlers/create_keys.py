@@ -9,6 +9,7 @@ from key_lifecycle.domain.rules import classify_keys
 from key_lifecycle.gateways import read_snapshot
 from key_lifecycle.handlers.common import Context, Decision, execute, handle, read_and_plan
 from key_lifecycle.handlers.detection import audit_report, inventory_report
+from key_lifecycle.models.constants import EXPIRES_AT_TAG
 from key_lifecycle.models.dates import format_timestamp
 from key_lifecycle.models.events import (
     AuditEvent,
@@ -19,7 +20,7 @@ from key_lifecycle.models.events import (
     parse_create_keys_event,
 )
 from key_lifecycle.models.report import Report
-from key_lifecycle.models.snapshot import EXPIRES_AT_TAG, AccountSnapshot
+from key_lifecycle.models.snapshot import AccountSnapshot
 from key_lifecycle.observability import logger, metrics, tracer
 from key_lifecycle.service.runner import RunOutcome
 

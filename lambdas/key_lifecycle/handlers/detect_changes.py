@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from key_lifecycle.domain.announce import CHANGE_CODE_PREFIX
 from key_lifecycle.domain.classify import Classification, classify, target_user_name
-from key_lifecycle.domain.rules import classify_keys, is_managed
+from key_lifecycle.domain.rules import classify_keys
 from key_lifecycle.gateways import AwsError
-from key_lifecycle.gateways.iam import INACTIVE
 from key_lifecycle.handlers.common import Context, Decision, handle
 from key_lifecycle.handlers.detection import publish_events
+from key_lifecycle.models.constants import CHANGE_CODE_PREFIX, OWNER_TAG, KeyStatus
 from key_lifecycle.models.events import parse_cloudtrail_event
+from key_lifecycle.models.managed import is_managed
 from key_lifecycle.models.report import Action, ActionKind, ActionStatus, Report, Warning
-from key_lifecycle.models.snapshot import OWNER_TAG, AccessKeyState, SecretState, SecretVersionState, UserState
+from key_lifecycle.models.snapshot import AccessKeyState, SecretState, SecretVersionState, UserState
 from key_lifecycle.observability import logger, metrics, tracer
 
 if TYPE_CHECKING:  # the typing module costs cold-start time and is needed by type checkers only
@@ -110,7 +110,7 @@ def _deactivate(aws: Aws, target: UserState, change: Classification, *, dry_run:
     if dry_run:
         return action
     try:
-        changed = aws.iam.set_access_key_status(target.user_name, akid, INACTIVE)
+        changed = aws.iam.set_access_key_status(target.user_name, akid, KeyStatus.INACTIVE)
     except AwsError as exc:
         action.status, action.detail = ActionStatus.FAILED, str(exc)
         return action

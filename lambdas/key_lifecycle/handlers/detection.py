@@ -10,8 +10,9 @@ from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from key_lifecycle.domain.announce import AUDIT_CODE_PREFIX, OWN_EVENT_CODE_PREFIX, run_events
+from key_lifecycle.domain.announce import run_events
 from key_lifecycle.gateways import AwsError, read_snapshot
+from key_lifecycle.models.constants import AUDIT_CODE_PREFIX, AUDIT_DETAIL_TYPE, FOREWARN_CODE_PREFIX, PostureMetric
 from key_lifecycle.models.report import Report, Warning
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import AccountSnapshot
@@ -21,7 +22,6 @@ if TYPE_CHECKING:
     from key_lifecycle.domain.forewarn import Forewarning
     from key_lifecycle.gateways.aws import Aws
 
-AUDIT_DETAIL_TYPE = "Account Posture Audited"
 AUDIT_EVENT_FINDINGS = 100  # an event holds at most 256 KB; the full list is in the report and the notification
 
 
@@ -66,7 +66,7 @@ def send_forewarnings(
         report.warnings.append(
             Warning(
                 user_name=warning.user_name,
-                code=f"{OWN_EVENT_CODE_PREFIX}{warning.event}",
+                code=f"{FOREWARN_CODE_PREFIX}{warning.event}",
                 message=warning.message,
                 access_key_id=warning.access_key_id,
             )
@@ -118,7 +118,7 @@ def send_forewarnings(
 def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:
     """The posture audit as a report: each finding is also a warning (so it is notified), counts as metrics."""
     # Imported here: only manual and weekly audit requests need it, so the scheduled runs' cold start skips it.
-    from key_lifecycle.domain.audit import METRIC_NAMES, UserPolicies, audit_account, parse_credential_report
+    from key_lifecycle.domain.audit import UserPolicies, audit_account, parse_credential_report
 
     rows = parse_credential_report(aws.posture.credential_report())
     snapshot = read_snapshot(aws, settings, with_last_used=False)
@@ -135,7 +135,7 @@ def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> 
         settings=settings,
     )
     for code, count in result.counts.items():
-        metrics.add_metric(name=METRIC_NAMES[code], unit=MetricUnit.Count, value=count)
+        metrics.add_metric(name=PostureMetric[code.upper()].value, unit=MetricUnit.Count, value=count)
     report = Report(
         function=function,
         dry_run=False,

@@ -8,26 +8,6 @@ from datetime import datetime
 
 from key_lifecycle.models.base import Model
 
-MANAGED_BY_TAG = "managed-by"
-OWNER_TAG = "owner"
-EXPIRES_AT_TAG = "expires-at"
-PURPOSE_TAG = "purpose"
-EXEMPT_UNTIL_TAG = "exempt-until"
-EXEMPT_REASON_TAG = "exempt-reason"
-# Durable lifecycle records on the user (IAM keeps neither): when a key's secret version became
-# AWSCURRENT, and when the stack deactivated a key. One tag per key, removed with the key.
-CURRENT_SINCE_TAG_PREFIX = "current-since:"
-DEACTIVATED_AT_TAG_PREFIX = "deactivated-at:"
-# Write-ahead records: `pending-key` is written (ISO time) before CreateAccessKey and removed once the new key's
-# secret version is stored, so a key left without a secret by a crash is known to be ours and is deleted;
-# `deleting` is written before a user's deletion starts, so a cut-short deletion is resumed, never undone.
-PENDING_KEY_TAG = "pending-key"
-DELETING_TAG = "deleting"
-
-STAGE_CURRENT = "AWSCURRENT"
-STAGE_PENDING = "AWSPENDING"
-STAGE_PREVIOUS = "AWSPREVIOUS"
-
 
 def _as_tuple(model: object, name: str) -> None:
     # Callers pass lists as often as tuples; a frozen snapshot holds tuples (and compares equal either way).

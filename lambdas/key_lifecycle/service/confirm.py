@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from key_lifecycle.domain.rules import is_managed
 from key_lifecycle.gateways.snapshot import read_bulk_snapshot, read_scan_snapshot, read_user
+from key_lifecycle.models.constants import WarningCode
 from key_lifecycle.models.events import CreateUserEvent
+from key_lifecycle.models.managed import is_managed
 from key_lifecycle.models.report import Action, Plan
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import AccountSnapshot, UserState
 from key_lifecycle.service.budget import UNLIMITED, Budget
-from key_lifecycle.service.gate import OUT_OF_TIME
 from key_lifecycle.service.runner import Runner, RunOutcome, name_budget_left
 
 if TYPE_CHECKING:
@@ -37,13 +37,13 @@ WORKERS = 4
 # 4 hours old (a blocked rotation may be free by now, a missing key may have been added), so its user is re-read.
 BULK_SAFE_WARNINGS = frozenset(
     {
-        "bad_current_since",
-        "bad_deactivated_at",
-        "bad_exempt_until",
-        "bad_expires_at",
-        "deactivation_postponed",
-        "deletion_in_progress",
-        "unmanaged_in_path",
+        WarningCode.BAD_CURRENT_SINCE,
+        WarningCode.BAD_DEACTIVATED_AT,
+        WarningCode.BAD_EXEMPT_UNTIL,
+        WarningCode.BAD_EXPIRES_AT,
+        WarningCode.DEACTIVATION_POSTPONED,
+        WarningCode.DELETION_IN_PROGRESS,
+        WarningCode.UNMANAGED_IN_PATH,
     }
 )
 
@@ -152,7 +152,9 @@ def apply_in_parallel(
         out.actions.extend(result.actions)
         for warning in result.warnings:
             # The runner words "out of time" once per run, without a user; one such warning for the whole run.
-            if warning.code == OUT_OF_TIME and any(w.code == OUT_OF_TIME for w in out.warnings):
+            if warning.code == WarningCode.TIME_BUDGET_EXHAUSTED and any(
+                w.code == WarningCode.TIME_BUDGET_EXHAUSTED for w in out.warnings
+            ):
                 continue
             out.warnings.append(warning)
         out.errors.extend(result.errors)

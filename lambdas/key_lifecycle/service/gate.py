@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 from uuid import uuid4
 
+from key_lifecycle.models.constants import WarningCode
 from key_lifecycle.service.budget import UNLIMITED, Budget
 
 if TYPE_CHECKING:
@@ -19,13 +20,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LOCKED = "locked_by_another_run"
-OUT_OF_TIME = "time_budget_exhausted"
-
 
 @dataclass(frozen=True)
 class Skip:
-    code: str  # LOCKED | OUT_OF_TIME
+    code: WarningCode  # LOCKED_BY_ANOTHER_RUN | TIME_BUDGET_EXHAUSTED
     message: str
 
 
@@ -41,17 +39,26 @@ class UserGate:
         """None: go ahead (the lock is held until `leave`). A Skip: leave the user alone in this run.
         Raises AwsError when the lock table cannot be reached (the user's actions then fail, nothing is done)."""
         if self.budget.exhausted():
-            return Skip(OUT_OF_TIME, "not started: the run is near its Lambda time limit; the next run continues")
+            return Skip(
+                WarningCode.TIME_BUDGET_EXHAUSTED,
+                "not started: the run is near its Lambda time limit; the next run continues",
+            )
         if self.locks is None:
             return None
         key = user_name.lower()  # IAM user names are case-insensitive
         grant = self.locks.acquire(key, self.owner)
         if grant is None:
-            return Skip(LOCKED, "skipped: another run is working on this user; the next run decides again")
+            return Skip(
+                WarningCode.LOCKED_BY_ANOTHER_RUN,
+                "skipped: another run is working on this user; the next run decides again",
+            )
         if grant.previous_release is not None and grant.previous_release > self.run_started:
             # Another run finished on this user after this run read the account: this run's plan is stale.
             self.locks.release(grant)
-            return Skip(LOCKED, "skipped: another run changed this user after this run read it; the next run decides")
+            return Skip(
+                WarningCode.LOCKED_BY_ANOTHER_RUN,
+                "skipped: another run changed this user after this run read it; the next run decides",
+            )
         self._held[key] = grant
         return None
 

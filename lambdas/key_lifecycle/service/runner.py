@@ -12,15 +12,10 @@ from typing import TYPE_CHECKING
 from uuid import uuid4
 
 from key_lifecycle.domain.planner import expiry_for
-from key_lifecycle.domain.rules import classify_keys, is_managed, may_leave_group
+from key_lifecycle.domain.rules import classify_keys, may_leave_group
 from key_lifecycle.gateways.errors import AwsError
-from key_lifecycle.gateways.iam import INACTIVE
 from key_lifecycle.gateways.secrets import MalformedSecret, SecretsGateway, UnsafeSecret, key_record
-from key_lifecycle.models.dates import as_utc, format_timestamp
-from key_lifecycle.models.events import CreateUserEvent
-from key_lifecycle.models.report import Action, ActionKind, ActionStatus, Plan, Warning
-from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import (
+from key_lifecycle.models.constants import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
     DELETING_TAG,
@@ -28,10 +23,17 @@ from key_lifecycle.models.snapshot import (
     MANAGED_BY_TAG,
     OWNER_TAG,
     PENDING_KEY_TAG,
+    PROVISIONING_TAG,
     PURPOSE_TAG,
-    AccountSnapshot,
-    UserState,
+    KeyStatus,
+    WarningCode,
 )
+from key_lifecycle.models.dates import as_utc, format_timestamp
+from key_lifecycle.models.events import CreateUserEvent
+from key_lifecycle.models.managed import is_managed
+from key_lifecycle.models.report import Action, ActionKind, ActionStatus, Plan, Warning
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccountSnapshot, UserState
 from key_lifecycle.service.budget import UNLIMITED, Budget
 from key_lifecycle.service.gate import Skip, UserGate
 
@@ -42,7 +44,6 @@ log = logging.getLogger(__name__)
 
 # Set by CreateUser, removed once the user is complete. The create function's role may delete only users
 # that still carry it, which is what makes a rollback possible and finished users safe from that role.
-PROVISIONING_TAG = "provisioning"
 SKIPPED_DETAIL = "skipped: an earlier action on this user failed"
 
 
@@ -349,7 +350,7 @@ class Runner:
             out.warnings.append(
                 Warning(
                     user_name=name,
-                    code="verification_pending",
+                    code=WarningCode.VERIFICATION_PENDING,
                     message=(
                         f"key {akid} did not verify within {s.verify_timeout_seconds:g} s "
                         f"(last error {result.last_error}); it stays AWSPENDING and the next run retries"
@@ -392,7 +393,7 @@ class Runner:
     def _deactivate_key(self, action: Action) -> str:
         name, akid = action.user_name, self._key_id(action)
         self._refuse_current_key(name, akid)
-        if not self.aws.iam.set_access_key_status(name, akid, INACTIVE):
+        if not self.aws.iam.set_access_key_status(name, akid, KeyStatus.INACTIVE):
             return "already gone"
         self.aws.iam.tag_user(name, {DEACTIVATED_AT_TAG_PREFIX + akid: format_timestamp(self.now)})
         return "deactivated"
@@ -501,7 +502,7 @@ def name_budget_left(out: RunOutcome) -> None:
         return
     left = ", ".join(out.budget_left[:20]) + (" ..." if len(out.budget_left) > 20 else "")
     for warning in out.warnings:
-        if warning.code == "time_budget_exhausted":
+        if warning.code == WarningCode.TIME_BUDGET_EXHAUSTED:
             warning.message = (
                 f"the run stopped near its Lambda time limit; {len(out.budget_left)} users were not started "
                 f"({left}) and the next run continues with them"
@@ -509,7 +510,7 @@ def name_budget_left(out: RunOutcome) -> None:
 
 
 def _report_skip(user_name: str, skip: Skip, out: RunOutcome) -> None:
-    if skip.code == "time_budget_exhausted":
+    if skip.code == WarningCode.TIME_BUDGET_EXHAUSTED:
         if not any(w.code == skip.code for w in out.warnings):
             out.warnings.append(Warning(user_name=None, code=skip.code, message=skip.message))
         out.budget_left.append(user_name)
