@@ -144,10 +144,10 @@ def _reset_peak_rss() -> bool:
 def invoke(function: str, mode: str, *, traced: bool = False) -> tuple[Counter[str], float, float, dict[str, Any]]:
     """One scheduled invocation in a fresh execution environment: calls by operation, wall time, peak MiB
     (tracemalloc when `traced`, else the growth of the peak RSS), report."""
+    from bench.scan import scan_mode
     from key_lifecycle.handlers import common
 
     common.reset_cold_start()
-    common.READ_MODE = mode  # type: ignore[assignment]
     # Service models parsed once per benchmark, not per run: the runs compare calls, not JSON parsing.
     boto3.session.Session = _session_with_shared_models  # type: ignore[misc]
     aws = common.get_aws()
@@ -168,7 +168,7 @@ def invoke(function: str, mode: str, *, traced: bool = False) -> tuple[Counter[s
         tracemalloc.start()
     rss_before = _rss_mib("VmRSS") if _reset_peak_rss() else float("nan")
     started = time.perf_counter()
-    with contextlib.redirect_stdout(io.StringIO()):
+    with contextlib.redirect_stdout(io.StringIO()), scan_mode() if mode == "scan" else contextlib.nullcontext():
         report = handler.lambda_handler(dict(event), _Context())
     wall = time.perf_counter() - started
     peak = tracemalloc.get_traced_memory()[1] / 2**20 if traced else _rss_mib("VmHWM") - rss_before

@@ -104,7 +104,12 @@ class IamKeyLifecycleStack(Stack):
             reserved_concurrency=config.reserved_concurrency,
             powertools_version=powertools_version,
         )
-        for name in ("create_keys", "rotate_keys", "cleanup_users"):  # the functions that apply plans
+        # Every function that writes takes the user's lock: those that apply plans, and the change detection when
+        # it deactivates out-of-band keys.
+        writers = ["create_keys", "rotate_keys", "cleanup_users"]
+        if config.out_of_band_key_response == "deactivate":
+            writers.append("detect_changes")
+        for name in writers:
             locks.allow(functions.roles[name])
         # cleanup_users only deletes secrets, which needs no key access.
         secrets.allow_functions([functions.roles["create_keys"], functions.roles["rotate_keys"]])

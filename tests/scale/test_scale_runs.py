@@ -9,6 +9,7 @@ import boto3
 from moto.iam.models import AccessKeyLastUsed
 from scale_helpers import Calls, generate_report, invoke
 
+from bench.scan import list_users
 from bench.seed import backends, seed_account
 from key_lifecycle.gateways import Aws
 from key_lifecycle.models.settings import Settings
@@ -28,7 +29,7 @@ def test_every_user_is_read_across_iams_pages(moto_account: Calls) -> None:
     aws = Aws()
     moto_account.watch(aws.session.events)
     assert len(list(aws.iam.user_details())) == 1_050
-    assert len(list(aws.iam.list_users())) == 1_050
+    assert len(list(list_users(aws.client("iam")))) == 1_050  # the benchmark's per-user scan
     assert moto_account.counts() == {"iam:GetAccountAuthorizationDetails": 2, "iam:ListUsers": 2}
 
 
@@ -49,12 +50,12 @@ def test_a_steady_state_run_costs_the_same_few_calls_whatever_the_number_of_user
         }, function
 
 
-def test_the_scan_mode_reads_every_managed_user_one_by_one(moto_account: Calls, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    from key_lifecycle.handlers import common
+def test_the_scan_mode_reads_every_managed_user_one_by_one(moto_account: Calls) -> None:
+    from bench.scan import scan_mode
 
     seed_account(30, 3, SETTINGS, datetime.now(UTC))
-    monkeypatch.setattr(common, "READ_MODE", "scan")
-    report = invoke("rotate_keys", {})
+    with scan_mode():
+        report = invoke("rotate_keys", {})
     assert report["actions"] == []
     assert moto_account.counts() == {
         "iam:ListUsers": 1,

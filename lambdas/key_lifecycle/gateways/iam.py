@@ -11,6 +11,7 @@ from typing import Any
 
 from key_lifecycle.gateways.credential_report import CredentialReport, fetch_report
 from key_lifecycle.gateways.errors import AwsError, call, paginate
+from key_lifecycle.models.snapshot import AccessKeyState, UserState
 
 BULK_PAGE_SIZE = 1000
 
@@ -23,6 +24,20 @@ class NewAccessKey:
     access_key_id: str
     create_date: datetime
     secret_access_key: str = field(repr=False)
+
+
+def user_state(user: dict[str, Any], tags: dict[str, str]) -> UserState:
+    """A user of IAM's answers (GetUser, CreateUser, GetAccountAuthorizationDetails' UserDetailList)."""
+    return UserState(
+        user_name=user["UserName"],
+        user_id=user.get("UserId", ""),
+        arn=user["Arn"],
+        path=user.get("Path", "/"),
+        create_date=user["CreateDate"],
+        tags=tags,
+        groups=tuple(user.get("GroupList", [])),
+        permissions_boundary_arn=(user.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
+    )
 
 
 class IamGateway:
@@ -41,30 +56,29 @@ class IamGateway:
 
     # Reads -----------------------------------------------------------------------------------------------
 
-    def user_details(self) -> Iterator[dict[str, Any]]:
+    def user_details(self) -> Iterator[UserState]:
         """Every user of the account with path, tags, groups and boundary: 1,000 users a call (IAM's maximum;
         its default page is 100)."""
-        return paginate(
+        for detail in paginate(
             self._client,
             "GetAccountAuthorizationDetails",
             "UserDetailList",
             Filter=["User"],
             PaginationConfig={"PageSize": BULK_PAGE_SIZE},
-        )
-
-    def list_users(self, path_prefix: str = "/") -> Iterator[dict[str, Any]]:
-        """Users without tags, 1,000 a call: the per-user scan mode's listing."""
-        return paginate(
-            self._client, "ListUsers", "Users", PathPrefix=path_prefix, PaginationConfig={"PageSize": BULK_PAGE_SIZE}
-        )
+        ):
+            yield user_state(detail, {t["Key"]: t["Value"] for t in detail.get("Tags", [])})
 
     def credential_report(
         self, now: datetime, *, sleep: Callable[[float], None] = time.sleep, clock: Callable[[], float] = time.monotonic
     ) -> CredentialReport | None:
         return fetch_report(self._client, now, sleep=sleep, clock=clock)
 
-    def list_access_keys(self, user_name: str) -> list[dict[str, Any]]:
-        return list(paginate(self._client, "ListAccessKeys", "AccessKeyMetadata", UserName=user_name))
+    def list_access_keys(self, user_name: str) -> list[AccessKeyState]:
+        """The user's keys, without their last use (one more call a key: `access_key_last_used`)."""
+        return [
+            AccessKeyState(access_key_id=key["AccessKeyId"], status=key["Status"], create_date=key["CreateDate"])
+            for key in paginate(self._client, "ListAccessKeys", "AccessKeyMetadata", UserName=user_name)
+        ]
 
     def access_key_last_used(self, access_key_id: str) -> datetime | None:
         response = call(self._client, "GetAccessKeyLastUsed", AccessKeyId=access_key_id)
@@ -74,24 +88,24 @@ class IamGateway:
     def groups_of(self, user_name: str) -> list[dict[str, Any]]:
         return list(paginate(self._client, "ListGroupsForUser", "Groups", UserName=user_name))
 
-    def get_user(self, user_name: str) -> dict[str, Any] | None:
-        """The user (Path, Arn, ...) or None if it does not exist."""
+    def get_user(self, user_name: str) -> UserState | None:
+        """The user as it is now (GetUser, then ListUserTags for every tag), without keys; None if it does not
+        exist."""
         try:
-            user: dict[str, Any] = call(self._client, "GetUser", UserName=user_name)["User"]
+            found: dict[str, Any] = call(self._client, "GetUser", UserName=user_name)["User"]
         except AwsError as exc:
             if exc.gone:
                 return None
             raise
-        return user
-
-    def user_tags(self, user_name: str) -> dict[str, str]:
-        return {t["Key"]: t["Value"] for t in paginate(self._client, "ListUserTags", "Tags", UserName=user_name)}
+        name = found["UserName"]
+        tags = {t["Key"]: t["Value"] for t in paginate(self._client, "ListUserTags", "Tags", UserName=name)}
+        return user_state(found, tags)
 
     # Writes on the user ----------------------------------------------------------------------------------
 
     def create_user(
         self, user_name: str, *, path: str, tags: dict[str, str], permissions_boundary_arn: str | None
-    ) -> dict[str, Any]:
+    ) -> UserState:
         params: dict[str, Any] = {
             "UserName": user_name,
             "Path": path,
@@ -99,8 +113,7 @@ class IamGateway:
         }
         if permissions_boundary_arn:
             params["PermissionsBoundary"] = permissions_boundary_arn
-        user: dict[str, Any] = call(self._client, "CreateUser", **params)["User"]
-        return user
+        return user_state(call(self._client, "CreateUser", **params)["User"], tags)
 
     def add_user_to_group(self, user_name: str, group_name: str) -> None:
         call(self._client, "AddUserToGroup", UserName=user_name, GroupName=group_name)

@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from key_lifecycle.gateways.errors import AwsError, call, paginate
 from key_lifecycle.models.constants import STAGE_CURRENT, STAGE_PENDING
+from key_lifecycle.models.snapshot import SecretState, SecretVersionState
 
 SecretOrigin = Literal["existing", "created", "restored"]
 
@@ -67,11 +68,23 @@ def key_record(access_key_id: str, secret_access_key: str, user_name: str, creat
     )
 
 
+def _secret_state(entry: dict[str, Any], stages: dict[str, list[str]]) -> SecretState:
+    return SecretState(
+        name=entry["Name"],
+        arn=entry["ARN"],
+        versions=tuple(
+            SecretVersionState(version_id=version_id, stages=tuple(labels))
+            for version_id, labels in sorted(stages.items())
+        ),
+        deleted_date=entry.get("DeletedDate"),
+    )
+
+
 class SecretsGateway:
     def __init__(self, client: Any) -> None:
         self._client = client
 
-    def list_secrets(self, prefix: str) -> Iterator[dict[str, Any]]:
+    def list_secrets(self, prefix: str) -> Iterator[SecretState]:
         """Every secret whose name starts with the prefix, including those scheduled for deletion, with
         their version ids and stages (no values)."""
         for secret in paginate(
@@ -83,7 +96,14 @@ class SecretsGateway:
         ):
             # The name filter is a case-insensitive prefix match; our names are case-sensitive.
             if secret.get("Name", "").startswith(prefix):
-                yield secret
+                yield _secret_state(secret, secret.get("SecretVersionsToStages", {}))
+
+    def state(self, name: str) -> SecretState | None:
+        """The secret's version ids and stages (DescribeSecret, no value); None if it does not exist."""
+        described = self.describe(name)
+        if described is None:
+            return None
+        return _secret_state(described, described.get("VersionIdsToStages", {}))
 
     def describe(self, name: str) -> dict[str, Any] | None:
         try:

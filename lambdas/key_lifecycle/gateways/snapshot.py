@@ -1,5 +1,5 @@
-"""Reads the account state a run decides from: in bulk (authorization details, credential report, secret listing),
-per user (to confirm before acting), or as a per-user scan (kept for comparison)."""
+"""Reads the account state a run decides from: in bulk (authorization details, credential report, secret listing)
+or per user (to confirm before acting)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from key_lifecycle.gateways.credential_report import CredentialReport
 from key_lifecycle.models.constants import (
@@ -18,26 +18,12 @@ from key_lifecycle.models.constants import (
     KeyStatus,
 )
 from key_lifecycle.models.dates import as_utc, parse_timestamp
-from key_lifecycle.models.managed import in_managed_path, is_managed
+from key_lifecycle.models.managed import is_managed
 from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, SecretState, SecretVersionState, UserState
+from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, SecretState, UserState
 
 if TYPE_CHECKING:
     from key_lifecycle.gateways.aws import Aws
-
-
-def _user(detail: dict[str, Any]) -> UserState:
-    boundary = detail.get("PermissionsBoundary") or {}
-    return UserState(
-        user_name=detail["UserName"],
-        user_id=detail.get("UserId", ""),
-        arn=detail["Arn"],
-        path=detail.get("Path", "/"),
-        create_date=detail["CreateDate"],
-        tags={t["Key"]: t["Value"] for t in detail.get("Tags", [])},
-        groups=tuple(detail.get("GroupList", [])),
-        permissions_boundary_arn=boundary.get("PermissionsBoundaryArn"),
-    )
 
 
 def _seconds(value: datetime | None) -> datetime | None:
@@ -46,25 +32,13 @@ def _seconds(value: datetime | None) -> datetime | None:
     return value.replace(microsecond=0) if value is not None else None
 
 
-def _secret(entry: dict[str, Any]) -> SecretState:
-    return SecretState(
-        name=entry["Name"],
-        arn=entry["ARN"],
-        versions=tuple(
-            SecretVersionState(version_id=version_id, stages=tuple(stages))
-            for version_id, stages in sorted(entry.get("SecretVersionsToStages", {}).items())
-        ),
-        deleted_date=entry.get("DeletedDate"),
-    )
-
-
 def read_snapshot(
     aws: Aws, settings: Settings, *, user_name: str | None = None, with_last_used: bool = True
 ) -> AccountSnapshot:
     """Every user of the account (so a case-variant name is always found); for managed users also their
     keys (with last use unless `with_last_used` is False) and their secret's version stages. With
     `user_name`, keys and secrets are read for that one user only. Unmanaged users cost no call of their own."""
-    users = [_user(detail) for detail in aws.iam.user_details()]
+    users = list(aws.iam.user_details())
     wanted = user_name.lower() if user_name is not None else None
     detailed = [
         user for user in users if is_managed(user, settings) and (wanted is None or user.user_name.lower() == wanted)
@@ -75,24 +49,12 @@ def read_snapshot(
     prefix = settings.secret_prefix
     # One listing for the run; for one named user, a listing narrowed to its name.
     listing_prefix = prefix + detailed[0].user_name if wanted is not None else prefix
-    secrets = {entry["Name"]: _secret(entry) for entry in aws.secrets.list_secrets(listing_prefix)}
+    secrets = {secret.name: secret for secret in aws.secrets.list_secrets(listing_prefix)}
 
     complete: dict[str, UserState] = {}
     for user in detailed:
-        keys = []
-        for key in aws.iam.list_access_keys(user.user_name):
-            akid = key["AccessKeyId"]
-            keys.append(
-                AccessKeyState(
-                    access_key_id=akid,
-                    status=key["Status"],
-                    create_date=key["CreateDate"],
-                    last_used_date=_seconds(aws.iam.access_key_last_used(akid)) if with_last_used else None,
-                )
-            )
-        complete[user.user_name] = user.model_copy(
-            update={"keys": tuple(keys), "secret": secrets.get(prefix + user.user_name)}
-        )
+        keyed = read_keys(aws, user, with_last_used=with_last_used)
+        complete[user.user_name] = keyed.model_copy(update={"secret": secrets.get(prefix + user.user_name)})
     return AccountSnapshot(users=tuple(complete.get(user.user_name, user) for user in users))
 
 
@@ -124,12 +86,12 @@ def read_bulk_snapshot(
 ) -> BulkSnapshot:
     """Every user from GetAccountAuthorizationDetails (1,000 a call), every key from the credential report (one
     document), every secret's stages from ListSecrets (100 a call). No call per user."""
-    users = [_user(detail) for detail in aws.iam.user_details()]
+    users = list(aws.iam.user_details())
     managed = [user for user in users if is_managed(user, settings)]
     if not managed:
         return BulkSnapshot(AccountSnapshot(users=tuple(users)), frozenset(), None)
     prefix = settings.secret_prefix
-    secrets = {entry["Name"]: _secret(entry) for entry in aws.secrets.list_secrets(prefix)}
+    secrets = {secret.name: secret for secret in aws.secrets.list_secrets(prefix)}
     report = aws.iam.credential_report(as_utc(now), sleep=sleep, clock=clock)
 
     unresolved: set[str] = set()
@@ -204,65 +166,30 @@ def keys_from_report(
 def read_user(aws: Aws, bulk: UserState, *, with_last_used: bool = True) -> UserState | None:
     """One user re-read with per-user calls (GetUser, ListUserTags, ListAccessKeys, GetAccessKeyLastUsed), for
     confirming what bulk data suggested. None if the user is gone. The secret comes from the run's listing."""
-    iam = aws.iam
-    found = iam.get_user(bulk.user_name)
+    found = aws.iam.get_user(bulk.user_name)
     if found is None:
         return None
-    name = found["UserName"]
-    boundary = found.get("PermissionsBoundary") or {}
-    fresh = bulk.model_copy(
-        update={
-            "user_name": name,
-            "arn": found["Arn"],
-            "path": found.get("Path", "/"),
-            "create_date": found["CreateDate"],
-            "tags": iam.user_tags(name),
-            "permissions_boundary_arn": boundary.get("PermissionsBoundaryArn"),
-        }
+    fresh = found.model_copy(
+        update={"user_id": found.user_id or bulk.user_id, "groups": bulk.groups, "secret": bulk.secret}
     )
     return read_keys(aws, fresh, with_last_used=with_last_used)
 
 
-def read_scan_snapshot(aws: Aws, settings: Settings, *, with_last_used: bool = True) -> AccountSnapshot:
-    """The per-user scan, kept for comparison: ListUsers, then ListUserTags for every user in the managed path,
-    then ListAccessKeys and GetAccessKeyLastUsed for every managed user. Always fresh, one to four calls a user."""
-    iam, prefix = aws.iam, settings.secret_prefix
-    users: list[UserState] = []
-    secrets: dict[str, SecretState] | None = None
-    for listed in iam.list_users():
-        user = UserState(
-            user_name=listed["UserName"],
-            user_id=listed.get("UserId", ""),
-            arn=listed["Arn"],
-            path=listed.get("Path", "/"),
-            create_date=listed["CreateDate"],
-        )
-        if in_managed_path(user, settings):
-            # ListUsers returns neither tags nor the boundary; GetUser returns both in one call.
-            found = iam.get_user(user.user_name) or {}
-            user = user.model_copy(
-                update={
-                    "tags": {t["Key"]: t["Value"] for t in found.get("Tags", [])},
-                    "permissions_boundary_arn": (found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
-                }
-            )
-        if is_managed(user, settings):
-            if secrets is None:
-                secrets = {entry["Name"]: _secret(entry) for entry in aws.secrets.list_secrets(prefix)}
-            confirmed = read_keys(aws, user, with_last_used=with_last_used)
-            user = confirmed.model_copy(update={"secret": secrets.get(prefix + user.user_name)})
-        users.append(user)
-    return AccountSnapshot(users=tuple(users))
+def read_user_now(aws: Aws, settings: Settings, user_name: str) -> UserState | None:
+    """One user as it is now, with its keys (no last use) and, if managed, its secret's stages (DescribeSecret);
+    None if it does not exist. Nothing more is read about a user the stack does not manage."""
+    user = aws.iam.get_user(user_name)
+    if user is None or not is_managed(user, settings):
+        return user
+    keyed = read_keys(aws, user, with_last_used=False)
+    return keyed.model_copy(update={"secret": aws.secrets.state(settings.secret_prefix + user.user_name)})
 
 
 def read_keys(aws: Aws, user: UserState, *, with_last_used: bool = True) -> UserState:
-    keys = []
-    for key in aws.iam.list_access_keys(user.user_name):
-        akid = key["AccessKeyId"]
-        last_used = _seconds(aws.iam.access_key_last_used(akid)) if with_last_used else None
-        keys.append(
-            AccessKeyState(
-                access_key_id=akid, status=key["Status"], create_date=key["CreateDate"], last_used_date=last_used
-            )
-        )
+    keys = aws.iam.list_access_keys(user.user_name)
+    if with_last_used:
+        keys = [
+            key.model_copy(update={"last_used_date": _seconds(aws.iam.access_key_last_used(key.access_key_id))})
+            for key in keys
+        ]
     return user.model_copy(update={"keys": tuple(keys)})

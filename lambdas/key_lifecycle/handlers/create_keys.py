@@ -2,95 +2,18 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from key_lifecycle.domain.planner import expiry_for, plan_create_user, plan_reconcile
-from key_lifecycle.domain.rules import classify_keys
-from key_lifecycle.gateways import read_snapshot
-from key_lifecycle.handlers.common import Context, Decision, execute, handle, read_and_plan
-from key_lifecycle.handlers.detection import audit_report, inventory_report
-from key_lifecycle.models.constants import EXPIRES_AT_TAG
-from key_lifecycle.models.dates import format_timestamp
-from key_lifecycle.models.events import (
-    AuditEvent,
-    CreateKeysRequest,
-    CreateUserEvent,
-    InventoryEvent,
-    ReconcileEvent,
-    parse_create_keys_event,
-)
-from key_lifecycle.models.report import Report
-from key_lifecycle.models.snapshot import AccountSnapshot
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from key_lifecycle.handlers.common import handle
+from key_lifecycle.models.events import parse_create_keys_event
 from key_lifecycle.observability import logger, metrics, tracer
-from key_lifecycle.service.runner import RunOutcome
-
-if TYPE_CHECKING:  # the typing module costs cold-start time and is needed by type checkers only
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
-FUNCTION = "create_keys"
+from key_lifecycle.service.creation import FUNCTION, run_create_keys
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    return handle(FUNCTION, event, parse_create_keys_event, _decide, lambda_context=context)
-
-
-def _decide(request: CreateKeysRequest, context: Context) -> Decision:
-    settings, aws = context.settings, context.aws
-    if isinstance(request, AuditEvent):
-        return Decision(audit_report(aws, settings, context.now, FUNCTION), kind="audit")
-    if isinstance(request, InventoryEvent):
-        return Decision(inventory_report(aws, settings, context.now, FUNCTION))
-    if isinstance(request, ReconcileEvent):
-        snapshot, plan = read_and_plan(
-            context, lambda seen: plan_reconcile(seen, context.now, settings), with_last_used=False
-        )
-        report, _ = execute(FUNCTION, plan, snapshot, context, finish_provisioning=True)
-        return Decision(report, snapshot)
-
-    snapshot = read_snapshot(aws, settings, user_name=request.user_name, with_last_used=False)
-    plan = plan_create_user(request, snapshot, context.now, settings)
-    report, outcome = execute(FUNCTION, plan, snapshot, context, request=request, finish_provisioning=True)
-    _describe_user(report, request, snapshot, outcome, context)
-    return Decision(report, snapshot, owner=request.owner)
-
-
-def _describe_user(
-    report: Report, request: CreateUserEvent, snapshot: AccountSnapshot, outcome: RunOutcome | None, context: Context
-) -> None:
-    """Fill the manual create's fields: the user, its key, its secret, its expiry and how the key verified."""
-    existing = snapshot.find(request.user_name)
-    if existing is None:
-        if outcome is None:
-            report.expires_at = format_timestamp(expiry_for(request.ttl_days, context.now, context.settings))
-            report.verification = "skipped (dry run)"
-            return
-        name = request.user_name
-        report.user_arn = outcome.user_arns.get(name)
-        report.expires_at = outcome.expires_at.get(name)
-    else:
-        # Idempotent: an existing managed user is described as it is (plus whatever this call finished).
-        name = existing.user_name
-        report.user_arn = existing.arn
-        report.expires_at = existing.tags.get(EXPIRES_AT_TAG)
-        if existing.secret is not None and existing.secret.deleted_date is None:
-            report.secret_arn = existing.secret.arn
-        roles = classify_keys(existing)
-        if roles.current is not None:
-            report.access_key_id, report.verification = roles.current.access_key_id, "verified"
-        elif roles.pending:
-            report.access_key_id, report.verification = roles.pending[0].access_key_id, "pending"
-        if outcome is None:
-            report.verification = "skipped (dry run)" if report.verification is None else report.verification
-            return
-
-    key = outcome.keys.get(name)
-    if key is not None:
-        report.access_key_id = key.access_key_id
-        report.secret_arn = key.secret_arn or report.secret_arn
-        report.verification = key.verification
-        report.verified_arn = key.verified_arn
-    elif report.verification is None:
-        report.verification = "failed"
+    return handle(FUNCTION, event, parse_create_keys_event, run_create_keys, lambda_context=context)

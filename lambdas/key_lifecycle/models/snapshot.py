@@ -52,12 +52,6 @@ class SecretState(Model):
     def __post_init__(self) -> None:
         _as_tuple(self, "versions")
 
-    def version_of(self, access_key_id: str) -> SecretVersionState | None:
-        for version in self.versions:
-            if version.access_key_id == access_key_id:
-                return version
-        return None
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class UserState(Model):

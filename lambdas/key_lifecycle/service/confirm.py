@@ -8,9 +8,9 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
-from key_lifecycle.gateways.snapshot import read_bulk_snapshot, read_scan_snapshot, read_user
+from key_lifecycle.gateways.snapshot import read_bulk_snapshot, read_user
 from key_lifecycle.models.constants import WarningCode
 from key_lifecycle.models.events import CreateUserEvent
 from key_lifecycle.models.managed import is_managed
@@ -23,7 +23,6 @@ from key_lifecycle.service.runner import Runner, RunOutcome, name_budget_left
 if TYPE_CHECKING:
     from key_lifecycle.gateways.aws import Aws
 
-ReadMode = Literal["bulk", "scan"]
 Planner = Callable[[AccountSnapshot], Plan]
 
 # IAM allows a few writes per second per account; adaptive retries slow the pool down further when it throttles.
@@ -61,20 +60,15 @@ def plan_confirmed(
     now: datetime,
     planner: Planner,
     *,
-    mode: ReadMode = "bulk",
     with_last_used: bool = True,
     sleep: Callable[[float], None] = time.sleep,
     also_confirm: Callable[[AccountSnapshot], Iterable[str]] | None = None,
 ) -> Decided:
-    """The plan of a scheduled run. In bulk mode the first plan only names the users worth a closer look (any
+    """The plan of a scheduled run. The first plan only names the users worth a closer look (any
     action, any warning a fresh read could change, or keys the bulk data could not pin down); those are re-read and
     the plan is made again, so no action ever rests on the credential report alone. Users without either cost no
     call of their own. `also_confirm(bulk snapshot)` names more users to re-read: those the caller will write to
     on its own, such as the owners' forewarnings (see `forewarned_users`)."""
-    if mode == "scan":
-        snapshot = read_scan_snapshot(aws, settings, with_last_used=with_last_used)
-        return Decided(snapshot, planner(snapshot), ())
-
     bulk = read_bulk_snapshot(aws, settings, now, sleep=sleep)
     first = planner(bulk.snapshot)
     by_name = {user.user_name.lower(): user for user in bulk.snapshot.users}

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from uuid import uuid4
 
 from key_lifecycle.domain.planner import expiry_for
@@ -33,7 +33,7 @@ from key_lifecycle.models.events import CreateUserEvent
 from key_lifecycle.models.managed import is_managed
 from key_lifecycle.models.report import Action, ActionKind, ActionStatus, Plan, Warning
 from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import AccountSnapshot, UserState
+from key_lifecycle.models.snapshot import AccountSnapshot
 from key_lifecycle.service.budget import UNLIMITED, Budget
 from key_lifecycle.service.gate import Skip, UserGate
 
@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from key_lifecycle.gateways.aws import Aws
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Set by CreateUser, removed once the user is complete. The create function's role may delete only users
 # that still carry it, which is what makes a rollback possible and finished users safe from that role.
@@ -84,7 +85,16 @@ class _UserInfo:
     in_group: bool = True  # False: a half-made user cut short before it joined the group
 
 
+@dataclass
+class _Promotion:
+    """The version a promotion moved AWSCURRENT from, once it happened (a rollback moves it back)."""
+
+    previous: str | None = None
+
+
 class Runner:
+    """Applies plans, and makes single writes, each user under its lock and within the time budget."""
+
     def __init__(
         self,
         aws: Aws,
@@ -109,14 +119,41 @@ class Runner:
         return UserGate(self.aws.locks(table) if table else None, self.now, self.budget)
 
     def apply(self, plan: Plan, snapshot: AccountSnapshot, *, request: CreateUserEvent | None = None) -> RunOutcome:
-        self._snapshot = snapshot
-        self._request = request
-        self._users: dict[str, _UserInfo] = {}
-        self._secrets_scheduled: set[str] = set()
+        """Every action of the plan in order; a failure stops only its own user, a manual create that fails after
+        CreateUser is undone completely."""
+        return _Application(self, snapshot, request).apply(plan)
+
+    def under_lock(self, user_name: str, write: Callable[[], T]) -> T | Skip:
+        """One write outside a plan (a forewarning's record, an out-of-band key's deactivation), made while holding
+        the user's lock; the Skip when another run holds it or the time budget is spent. Raises what the write or
+        the lock table raises."""
+        gate = self.gate()
+        skip = gate.enter(user_name)
+        if skip is not None:
+            return skip
+        try:
+            return write()
+        finally:
+            gate.leave_all()
+
+
+class _Application:
+    """One plan being applied: the snapshot it was made from, the manual request, and what the run learns about
+    its users as it goes (all set here, none of it outlives the plan)."""
+
+    def __init__(self, runner: Runner, snapshot: AccountSnapshot, request: CreateUserEvent | None) -> None:
+        self.runner = runner
+        self.aws, self.settings, self.now = runner.aws, runner.settings, runner.now
+        self.snapshot = snapshot
+        self.request = request
+        self.users: dict[str, _UserInfo] = {}
+        self.secrets_scheduled: set[str] = set()
+
+    def apply(self, plan: Plan) -> RunOutcome:
         out = RunOutcome(actions=[], warnings=list(plan.warnings))
         failed: set[str] = set()
         undo: dict[str, list[_Undo]] = {}  # only users created by this run are rolled back
-        gate = self.gate()
+        gate = self.runner.gate()
         last = {a.user_name.lower(): i for i, a in enumerate(plan.actions)}
         entered: set[str] = set()
         skipped: dict[str, Skip] = {}
@@ -180,10 +217,10 @@ class Runner:
         return self.settings.secret_prefix + user_name
 
     def _user(self, user_name: str) -> _UserInfo:
-        info = self._users.get(user_name.lower())
+        info = self.users.get(user_name.lower())
         if info is not None:
             return info
-        user = self._snapshot.find(user_name)
+        user = self.snapshot.find(user_name)
         if user is None:
             raise ActionFailed(f"user {user_name} is not in the account snapshot")
         info = _UserInfo(
@@ -192,7 +229,7 @@ class Runner:
             secret_arn=user.secret.arn if user.secret is not None else None,
             in_group=not self.settings.temporary_user_group or self.settings.temporary_user_group in user.groups,
         )
-        self._users[user_name.lower()] = info
+        self.users[user_name.lower()] = info
         return info
 
     def _key_id(self, action: Action) -> str:
@@ -203,7 +240,7 @@ class Runner:
     # Creating ---------------------------------------------------------------------------------------------
 
     def _create_user(self, action: Action, out: RunOutcome, undo: dict[str, list[_Undo]]) -> str:
-        request, s, iam = self._request, self.settings, self.aws.iam
+        request, s, iam = self.request, self.settings, self.aws.iam
         name = action.user_name
         if request is None or request.user_name != name:
             raise ActionFailed("create_user is only carried out for the manual request that asked for it")
@@ -217,8 +254,8 @@ class Runner:
         )
         # The user keeps its provisioning tag until the very end, so every undo step below stays allowed.
         steps = undo.setdefault(name.lower(), [_Undo("user", lambda: iam.delete_user(name))])
-        self._users[name.lower()] = _UserInfo(arn=user["Arn"], provisioning=True)
-        out.user_arns[name] = user["Arn"]
+        self.users[name.lower()] = _UserInfo(arn=user.arn, provisioning=True)
+        out.user_arns[name] = user.arn
         out.expires_at[name] = expires
         detail = f"created under {s.managed_user_path}, expires at {expires}"
         group = s.temporary_user_group
@@ -232,7 +269,7 @@ class Runner:
         """After a CreateAccessKey whose answer never arrived: delete any key that was not there before it."""
         iam = self.aws.iam
         try:
-            unknown = [k["AccessKeyId"] for k in iam.list_access_keys(name) if k["AccessKeyId"] not in before]
+            unknown = [k.access_key_id for k in iam.list_access_keys(name) if k.access_key_id not in before]
         except AwsError:
             # The pending-key tag stays: the next run deletes a key that has no stored secret.
             return "whether a key was created is unknown (listing the keys failed); the next run deletes it"
@@ -246,7 +283,7 @@ class Runner:
         iam, secrets, s = self.aws.iam, self.aws.secrets, self.settings
         name = action.user_name
         info = self._user(name)
-        before = {k["AccessKeyId"] for k in iam.list_access_keys(name)}
+        before = {k.access_key_id for k in iam.list_access_keys(name)}
         if len(before) >= 2:
             raise ActionFailed("the user already has 2 access keys (the IAM limit); no third key is created")
 
@@ -297,33 +334,33 @@ class Runner:
             out.errors.append(f"user {name}: key {akid} exists without a stored secret and could not be deleted")
             raise ActionFailed(f"{exc}; the new key {akid} could not be deleted") from None
 
-        moved_from: list[str | None] = [None]
+        promotion = _Promotion()
         # A secret this call created goes as a whole; in an existing one only the new version is retracted.
         if steps is not None and secret.origin != "created":
             steps.append(
                 _Undo(
                     "secret version",
-                    lambda: secrets.retract_version(secret_name, version_id, current_back_to=moved_from[0]),
+                    lambda: secrets.retract_version(secret_name, version_id, current_back_to=promotion.previous),
                 )
             )
         if steps is not None:
             steps.append(_Undo("access key", lambda: iam.delete_access_key(name, akid)))
         # The key is stored: it is no longer an orphan should anything below fail.
         iam.untag_user(name, [PENDING_KEY_TAG])
-        return self._verify_and_promote(name, info, version_id, akid, new.secret_access_key, out, moved_from=moved_from)
+        return self._verify_and_promote(name, info, version_id, akid, new.secret_access_key, out, promotion=promotion)
 
     def _verify_key(self, action: Action, out: RunOutcome) -> str:
         name, akid = action.user_name, self._key_id(action)
         info = self._user(name)
         stored = self.aws.secrets.pending_key(self._secret_name(name), akid)
         if stored is None:
-            known = self._snapshot.find(name)
+            known = self.snapshot.find(name)
             current = classify_keys(known).current if known is not None else None
             if current is not None and current.access_key_id == akid and info.provisioning:
                 self._finish_provisioning(name, info)
                 return "already verified and AWSCURRENT; the user's creation is finished"
             raise ActionFailed(f"no AWSPENDING version of the user's secret holds key {akid}")
-        user = self._snapshot.find(name)
+        user = self.snapshot.find(name)
         if user is not None and PENDING_KEY_TAG in user.tags and not classify_keys(user).unstored:
             # A run cut short between storing this key and clearing its intent.
             self.aws.iam.untag_user(name, [PENDING_KEY_TAG])
@@ -338,7 +375,7 @@ class Runner:
         secret_access_key: str,
         out: RunOutcome,
         *,
-        moved_from: list[str | None] | None = None,
+        promotion: _Promotion | None = None,
     ) -> str:
         iam, s = self.aws.iam, self.settings
         result = self.aws.verifier.verify(akid, secret_access_key, info.arn, s.verify_timeout_seconds)
@@ -361,8 +398,8 @@ class Runner:
             detail = "pending verification"
         else:
             previous = self.aws.secrets.promote(self._secret_name(name), version_id)
-            if moved_from is not None:
-                moved_from[0] = previous
+            if promotion is not None:
+                promotion.previous = previous
             iam.tag_user(name, {CURRENT_SINCE_TAG_PREFIX + akid: format_timestamp(self.now)})
             out.keys[name] = KeyOutcome(akid, info.secret_arn, "verified", result.arn)
             detail = f"verified as {result.arn}; its secret version is AWSCURRENT"
@@ -371,7 +408,7 @@ class Runner:
 
     def _finish_provisioning(self, name: str, info: _UserInfo) -> None:
         group = self.settings.temporary_user_group
-        if info.provisioning and self.finish_provisioning:
+        if info.provisioning and self.runner.finish_provisioning:
             if not info.in_group and group:
                 # Cut short between CreateUser and AddUserToGroup: the user is finished, not left half-made.
                 self.aws.iam.add_user_to_group(name, group)
@@ -384,7 +421,7 @@ class Runner:
     def _refuse_current_key(self, name: str, akid: str) -> None:
         # The planner never retires the verified current key; checked again here because it is the one
         # mistake that cuts a user off.
-        user = self._snapshot.find(name)
+        user = self.snapshot.find(name)
         if user is not None:
             current = classify_keys(user).current
             if current is not None and current.access_key_id == akid:
@@ -403,7 +440,7 @@ class Runner:
         self._refuse_current_key(name, akid)
         deleted = self.aws.iam.delete_access_key(name, akid)
         records = [CURRENT_SINCE_TAG_PREFIX + akid, DEACTIVATED_AT_TAG_PREFIX + akid]
-        user = self._snapshot.find(name)
+        user = self.snapshot.find(name)
         if (
             user is not None
             and PENDING_KEY_TAG in user.tags
@@ -417,19 +454,11 @@ class Runner:
 
     def _delete_user(self, action: Action) -> str:
         iam, name = self.aws.iam, action.user_name
-        found = iam.get_user(name)
-        if found is None:
-            return "already gone"
         # Re-read right before deleting: the snapshot may be minutes old, and a user that is not ours
         # (moved out of the path, tag changed) must never be deleted.
-        current = UserState(
-            user_name=found["UserName"],
-            arn=found["Arn"],
-            path=found.get("Path", "/"),
-            create_date=found["CreateDate"],
-            tags=iam.user_tags(name),
-            permissions_boundary_arn=(found.get("PermissionsBoundary") or {}).get("PermissionsBoundaryArn"),
-        )
+        current = iam.get_user(name)
+        if current is None:
+            return "already gone"
         if not is_managed(current, self.settings):
             raise ActionFailed("refused: the user is no longer managed by this stack (re-checked before deletion)")
         # RemoveUserFromGroup names no member, so the role may empty only the stack's group and those under
@@ -450,7 +479,7 @@ class Runner:
 
         def schedule_secret() -> None:
             if self.aws.secrets.schedule_deletion(secret_name, days):
-                self._secrets_scheduled.add(name.lower())
+                self.secrets_scheduled.add(name.lower())
 
         removed = iam.delete_user_with_credentials(name, before_delete=schedule_secret)
         if not removed.get("user"):
@@ -460,7 +489,7 @@ class Runner:
 
     def _delete_secret(self, action: Action) -> str:
         days = self.settings.secret_recovery_days
-        if action.user_name.lower() in self._secrets_scheduled or self.aws.secrets.schedule_deletion(
+        if action.user_name.lower() in self.secrets_scheduled or self.aws.secrets.schedule_deletion(
             self._secret_name(action.user_name), days
         ):
             return f"scheduled for deletion; recoverable for {days} days"
@@ -490,8 +519,8 @@ class Runner:
 
 
 def _discard_secret(secrets: SecretsGateway, name: str, recovery_days: int) -> None:
-    described = secrets.describe(name)
-    if described is None or described.get("DeletedDate"):
+    state = secrets.state(name)
+    if state is None or state.deleted_date is not None:
         return
     secrets.schedule_deletion(name, recovery_days)  # recoverable, like every deletion the stack makes
 

@@ -1,0 +1,57 @@
+"""The read-only requests of the create function: the posture audit and the inventory report."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from key_lifecycle.domain.audit import UserPolicies, audit_account, parse_credential_report
+from key_lifecycle.domain.inventory import build_inventory
+from key_lifecycle.gateways.aws import Aws
+from key_lifecycle.gateways.snapshot import read_snapshot
+from key_lifecycle.models.constants import AUDIT_CODE_PREFIX, AUDIT_DETAIL_TYPE, PostureMetric
+from key_lifecycle.models.report import Report, Warning
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.observability import metrics
+from key_lifecycle.service.notifications import publish_events
+
+AUDIT_EVENT_FINDINGS = 100  # an event holds at most 256 KB; the full list is in the report and the notification
+
+
+def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:
+    """The posture audit as a report: each finding is also a warning (so it is notified), counts as metrics."""
+    rows = parse_credential_report(aws.posture.credential_report())
+    snapshot = read_snapshot(aws, settings, with_last_used=False)
+    policies = {
+        name: UserPolicies(attached=attached, inline=inline)
+        for name, (attached, inline) in aws.posture.user_policies().items()
+    }
+    result = audit_account(
+        rows,
+        list(snapshot.users),
+        policies,
+        root_keys_present=aws.posture.root_access_keys_present(),
+        now=now,
+        settings=settings,
+    )
+    for code, count in result.counts.items():
+        metrics.add_metric(name=PostureMetric[code.upper()].value, unit=MetricUnit.Count, value=count)
+    report = Report(
+        function=function,
+        dry_run=False,
+        warnings=[
+            Warning(user_name=f.user_name, code=f"{AUDIT_CODE_PREFIX}{f.code}", message=f"[{f.control}] {f.message}")
+            for f in result.findings
+        ],
+        audit=result.as_dict(),
+    )
+    summary = result.as_dict()
+    summary["findings"] = summary["findings"][:AUDIT_EVENT_FINDINGS]
+    publish_events(aws, settings, [(AUDIT_DETAIL_TYPE, summary)], report)
+    return report
+
+
+def inventory_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:
+    snapshot = read_snapshot(aws, settings)
+    return Report(function=function, dry_run=False, inventory=build_inventory(snapshot, now, settings))

@@ -1,0 +1,22 @@
+"""The rotate function's runs: the daily rotation (replace old keys, retire replaced ones) and the manual forced
+rotation of one user."""
+
+from __future__ import annotations
+
+from key_lifecycle.domain.planner import plan_rotation
+from key_lifecycle.gateways.snapshot import read_snapshot
+from key_lifecycle.models.events import RotateEvent
+from key_lifecycle.service.context import Context, Decision
+from key_lifecycle.service.runs import execute, read_and_plan
+
+FUNCTION = "rotate_keys"
+
+
+def run_rotation(request: RotateEvent, context: Context) -> Decision:
+    if request.user_name is None and not request.force:
+        snapshot, plan = read_and_plan(context, lambda seen: plan_rotation(seen, context.now, context.settings))
+    else:
+        snapshot = read_snapshot(context.aws, context.settings, user_name=request.user_name)
+        plan = plan_rotation(snapshot, context.now, context.settings, user_name=request.user_name, force=request.force)
+    report, _ = execute(FUNCTION, plan, snapshot, context)
+    return Decision(report, snapshot)
