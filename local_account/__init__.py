@@ -1,7 +1,8 @@
 """The local emulated AWS account: deploy the stack with the real CDK CLI into moto running in this
 process, then run the deployed functions as deployed, on their schedules, on a virtual clock."""
 
-from local_account.account import DeployedSchedule, LocalAccount, LocalAccountError, Timings
+from local_account.account import LocalAccount, LocalAccountError, Timings
+from local_account.deployed import DeployedSchedule
 from local_account.runtime import DeployedFunction, Invocation
 from local_account.schedules import ScheduleExpression, ScheduleExpressionError
 

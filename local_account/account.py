@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,18 +27,19 @@ import time_machine
 from botocore.config import Config
 
 from local_account import emulator, transport
+from local_account.botocore_patches import shared_loader
 from local_account.cdk import REPO_ROOT, STACK_NAME, CdkCli
+from local_account.deployed import DeployedSchedule, ScheduleReader, as_utc, read_functions
 from local_account.emulator import paging
 from local_account.environments import CREDENTIALS_DURATION, Environments
 from local_account.public_parameters import publish_powertools_layer
-from local_account.runtime import DeployedFunction, Invocation, ModuleSpaces, run_handler, shared_loader
-from local_account.schedules import ScheduleExpression, deployed_schedules_version
-from local_account.trail import GLOBAL_SERVICES
+from local_account.runtime import DeployedFunction, Invocation, ModuleSpaces, run_handler
+from local_account.schedules import deployed_schedules_version
+from local_account.trail import GLOBAL_SERVICES, Trail, deployed_rules, role_may_put_events
 from stacks.powertools import pinned_version
 
 if TYPE_CHECKING:
     from local_account.emulator.alarms import AlarmAction
-    from local_account.trail import Trail
 
 ACCOUNT_ID = "123456789012"
 REGION = "us-east-1"
@@ -55,47 +56,6 @@ emulator.install()
 
 class LocalAccountError(RuntimeError):
     """The local account could not be set up or was used wrongly."""
-
-
-@dataclass(frozen=True)
-class DeployedSchedule:
-    """A schedule as read back from the Scheduler API."""
-
-    name: str
-    group_name: str
-    arn: str
-    expression: str
-    timezone: str
-    input: str | None
-    target_arn: str
-    role_arn: str | None
-    state: str
-    function: str | None  # the deployed function's name in `LocalAccount.functions`, if it targets one
-    created: datetime
-    start_date: datetime | None = None
-    end_date: datetime | None = None
-    retry_policy: dict[str, Any] = field(default_factory=dict)
-    dead_letter_arn: str | None = None
-
-    @property
-    def event(self) -> Any:
-        """What the target receives: the schedule's input (JSON), or `{}` when it has none."""
-        return json.loads(self.input) if self.input else {}
-
-    @property
-    def enabled(self) -> bool:
-        return self.state == "ENABLED"
-
-    def firings(self, after: datetime, until: datetime) -> list[datetime]:
-        """When this schedule fires in (after, until], honouring its state, start and end dates."""
-        if not self.enabled:
-            return []
-        lower = max(after, self.start_date - timedelta(microseconds=1)) if self.start_date else after
-        upper = min(until, self.end_date) if self.end_date else until
-        if upper <= lower:
-            return []
-        expression = ScheduleExpression(self.expression, self.timezone)
-        return list(expression.between(lower, upper, anchor=self.start_date or self.created))
 
 
 @dataclass
@@ -155,7 +115,7 @@ class LocalAccount:
         self._modules = ModuleSpaces()
         self._environments = Environments()
         self._schedules_version: Any = None
-        self._schedule_cache: dict[tuple[str, str, str | None], DeployedSchedule] = {}
+        self._schedule_reader = ScheduleReader(created_default=start)
         self._clients: dict[tuple[tuple[str, str, str | None], str, str], Any] = {}
         self.endpoint_url = ""
         self.assembly_dir: Path | None = None
@@ -342,71 +302,12 @@ class LocalAccount:
             for logical_id, resource in self.template.get("Resources", {}).items()
             if logical_id not in resources and resource.get("Type") != "AWS::CDK::Metadata"
         }
-        self.functions = self._read_functions()
-        self._schedule_cache.clear()
+        self.functions = read_functions(self.admin_client("lambda"), self.stack_resources)
+        self._schedule_reader.forget()
         self.schedules = self._read_schedules()
 
-    def _read_functions(self) -> dict[str, DeployedFunction]:
-        client = self.admin_client("lambda")
-        functions: dict[str, DeployedFunction] = {}
-        for logical_id, resource in self.stack_resources.items():
-            if resource["type"] != "AWS::Lambda::Function":
-                continue
-            config = client.get_function_configuration(FunctionName=resource["physical_id"])
-            handler = config["Handler"]
-            module = handler.rsplit(".", 1)[0]
-            name = module.rpartition(".")[2] if module.startswith("key_lifecycle.handlers.") else logical_id
-            functions[name] = DeployedFunction(
-                name=name,
-                function_name=config["FunctionName"],
-                function_arn=config["FunctionArn"],
-                handler=handler,
-                environment=dict(config.get("Environment", {}).get("Variables", {})),
-                role_arn=config["Role"],
-                memory_mb=int(config.get("MemorySize", 128)),
-                timeout_s=int(config.get("Timeout", 3)),
-                runtime=config.get("Runtime", ""),
-                logical_id=logical_id,
-            )
-        return functions
-
     def _read_schedules(self) -> dict[str, DeployedSchedule]:
-        """Every schedule, from ListSchedules; GetSchedule only for those new or modified since the last read."""
-        client = self.admin_client("scheduler")
-        by_arn = {f.function_arn: f.name for f in self.functions.values()}
-        schedules: dict[str, DeployedSchedule] = {}
-        for groups in client.get_paginator("list_schedule_groups").paginate():
-            for group in groups["ScheduleGroups"]:
-                for page in client.get_paginator("list_schedules").paginate(GroupName=group["Name"]):
-                    for summary in page["Schedules"]:
-                        version = (summary["Arn"], str(summary.get("LastModificationDate")), summary.get("State"))
-                        if version not in self._schedule_cache:
-                            detail = client.get_schedule(Name=summary["Name"], GroupName=group["Name"])
-                            self._schedule_cache[version] = self._schedule(group["Name"], detail, by_arn)
-                        schedules[summary["Name"]] = self._schedule_cache[version]
-        return schedules
-
-    def _schedule(self, group_name: str, detail: dict[str, Any], by_arn: dict[str, str]) -> DeployedSchedule:
-        target = detail["Target"]
-        # A target may name a version or alias: arn:...:function:name[:qualifier].
-        function_arn = ":".join(target["Arn"].split(":")[:7])
-        return DeployedSchedule(
-            name=detail["Name"],
-            group_name=group_name,
-            arn=detail["Arn"],
-            expression=detail["ScheduleExpression"],
-            timezone=detail.get("ScheduleExpressionTimezone") or "UTC",
-            input=target.get("Input"),
-            target_arn=target["Arn"],
-            role_arn=target.get("RoleArn"),
-            state=detail.get("State", "ENABLED"),
-            function=by_arn.get(function_arn),
-            created=_as_utc(detail.get("CreationDate")) or self._start,
-            start_date=_as_utc(detail.get("StartDate")),
-            end_date=_as_utc(detail.get("EndDate")),
-            retry_policy=dict(target.get("RetryPolicy", {})),
-            dead_letter_arn=target.get("DeadLetterConfig", {}).get("Arn"),
-        )
+        return self._schedule_reader.read(self.admin_client("scheduler"), self.functions)
 
     # --- clients ------------------------------------------------------------------------------------
 
@@ -571,7 +472,7 @@ class LocalAccount:
             "SecretAccessKey": assumed.secret_access_key,
             "SessionToken": assumed.session_token,
         }
-        return credentials, _as_utc(assumed.expiration) or self.now
+        return credentials, as_utc(assumed.expiration) or self.now
 
     def _runtime_environment(self, function: DeployedFunction, credentials: Mapping[str, str]) -> dict[str, str]:
         runtime = {
@@ -611,9 +512,6 @@ class LocalAccount:
 
     # --- conveniences for tests and the demo ------------------------------------------------------------
 
-    def invocations_of(self, function: str, *, source: str | None = None) -> list[Invocation]:
-        return [i for i in self.invocations if i.function == function and (source is None or i.source == source)]
-
     def failed_invocations(self) -> list[Invocation]:
         return [i for i in self.invocations if not i.ok]
 
@@ -626,10 +524,14 @@ class LocalAccount:
         """CloudTrail for the calls made through `trail.client(service)`, signed as the administrator unless
         `credentials` are given: each becomes the management event AWS records, delivered (`deliver_event`)
         when the `with` block ends. See `local_account.trail`."""
-        from local_account.trail import Trail
-
         assert self._admin is not None
-        return Trail(self, _credentials_pair(credentials if credentials is not None else self._admin))
+        caller = _credentials_pair(credentials if credentials is not None else self._admin)
+
+        def new_client(service: str) -> Any:
+            # A client of its own: the account's shared clients must not record.
+            return self._session(caller).client(service, endpoint_url=self.endpoint_url)
+
+        return Trail(self, caller[0], new_client)
 
     def deliver_event(self, event: Mapping[str, Any]) -> list[Invocation]:
         """EventBridge: put `event` on the default bus of its region (an IAM event's is us-east-1) and run the
@@ -639,8 +541,6 @@ class LocalAccount:
         return self._deliver_on_bus(str(event.get("region") or self.region), event, forwarded=False)
 
     def _deliver_on_bus(self, region: str, event: Mapping[str, Any], *, forwarded: bool) -> list[Invocation]:
-        from local_account.trail import deployed_rules, role_may_put_events
-
         by_arn = {f.function_arn: f.name for f in self.functions.values()}
         delivered = []
         for rule in deployed_rules(self.admin_client("events", region=region)):
@@ -694,16 +594,6 @@ def _quiet_unsupported_resources() -> Iterator[None]:
             yield
         finally:
             moto_logger.setLevel(level)
-
-
-def _as_utc(value: Any) -> datetime | None:
-    if value is None:
-        return None
-    if isinstance(value, datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if isinstance(value, int | float):
-        return datetime.fromtimestamp(value, UTC)
-    return datetime.fromisoformat(str(value)).astimezone(UTC)
 
 
 def _restore_env(name: str, value: str | None) -> None:

@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from local_account import timeline
+from local_account import timeline, timeline_png
 from local_account.story import START, Story, demo_context
 
 
@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "report.json").write_text(report, encoding="utf-8")
-    timeline.render_png(
+    timeline_png.render_png(
         args.out / "timeline.png",
         spans,
         start=story.start,

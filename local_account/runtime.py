@@ -4,7 +4,6 @@ its role's credentials, a Lambda context, and captures what it logs."""
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib
 import io
 import json
@@ -20,6 +19,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
+
+from local_account.botocore_patches import shared_botocore_data
 
 LAMBDAS_DIR = Path(__file__).resolve().parent.parent / "lambdas"
 
@@ -217,22 +218,31 @@ def _captured_output(request_id: str) -> Iterator[Callable[[], list[str]]]:
         root.removeHandler(thread_handler)
 
 
-def _asset_packages() -> frozenset[str]:
+def asset_packages(asset_dir: Path = LAMBDAS_DIR) -> frozenset[str]:
+    """The top-level import names the asset holds: its packages (this project's one, `key_lifecycle`) and any
+    top-level modules. Every module under them belongs to the functions, not to the host process."""
     return frozenset(
         path.stem
-        for path in LAMBDAS_DIR.iterdir()
+        for path in asset_dir.iterdir()
         if (path.is_dir() and (path / "__init__.py").exists()) or (path.suffix == ".py")
     )
 
 
 class ModuleSpaces:
-    """One set of the asset's modules per function, as each function has its own execution environment:
-    module-level state (cached clients, loggers named for the function's service) never leaks between
-    functions, and the host process (tests importing the same packages) keeps its own modules."""
+    """One set of the asset's modules per function, as each function has its own execution environment.
+
+    In AWS every function imports the asset in a process of its own; here every function runs in this one, so
+    while a function runs, `sys.modules` holds that function's copy of every module under the asset's top-level
+    names (`key_lifecycle` and all its submodules, found by `asset_packages`) and nothing else of the asset. Why:
+    the asset is one package shared by every function, and its module-level state is set up for the function
+    that imports it (the Powertools logger and metrics named from that function's POWERTOOLS_SERVICE_NAME,
+    settings read once at cold start, cached boto3 clients signed with that function's role). Without the spaces
+    the first function to import `key_lifecycle` would lend its service name, settings and role's clients to
+    every other function. The host process (tests, the demo importing the same package) keeps its own modules."""
 
     def __init__(self) -> None:
         self._spaces: dict[str, dict[str, Any]] = {}
-        self._packages = _asset_packages()
+        self._packages = asset_packages()
 
     def _asset_modules(self) -> dict[str, Any]:
         packages = self._packages
@@ -254,252 +264,6 @@ class ModuleSpaces:
             for name in own:
                 del sys.modules[name]
             sys.modules.update(host)
-
-
-_loaders: dict[str | None, Any] = {}
-
-
-def shared_loader(search_path_string: str | None = None) -> Any:
-    """One botocore data loader per search path for the whole process: the parsed service models are
-    read-only, so sharing them only saves the seconds each new session would spend parsing them."""
-    import botocore.loaders
-
-    if search_path_string not in _loaders:
-        _loaders[search_path_string] = botocore.loaders.create_loader(search_path_string)
-    return _loaders[search_path_string]
-
-
-def _accepts_kwargs(func: Any) -> bool:
-    # Whether a function takes **kwargs is a fact of its code object; boto3 registers new closures of the same
-    # code with every session, so the code (not the closure) is what is remembered.
-    code = getattr(getattr(func, "__func__", func), "__code__", None)
-    if code is None or hasattr(func, "__signature__"):
-        return _accepts_kwargs_of(func)
-    return _accepts_kwargs_of_code(type(func), code, func)
-
-
-@functools.lru_cache(maxsize=8192)
-def _accepts_kwargs_of(func: Any) -> bool:
-    import botocore.compat
-
-    return bool(botocore.compat.accepts_kwargs(func))
-
-
-_kwargs_by_code: dict[tuple[type, Any], bool] = {}
-
-
-def _accepts_kwargs_of_code(kind: type, code: Any, func: Any) -> bool:
-    if (kind, code) not in _kwargs_by_code:
-        _kwargs_by_code[(kind, code)] = _accepts_kwargs_of(func)
-    return _kwargs_by_code[(kind, code)]
-
-
-_event_aliases: dict[str, str] = {}
-_client_classes: dict[tuple[Any, ...], type] = {}
-
-
-def _aliased_event_name(self: Any, event_name: str) -> str:
-    """botocore's event-name aliasing, remembered for the process instead of per emitter (each new session and
-    client starts with an empty memory and pays again): the answer depends only on the name and the aliases."""
-    from botocore.utils import EVENT_ALIASES
-
-    if self._event_aliases is not EVENT_ALIASES and self._event_aliases != EVENT_ALIASES:
-        return str(_original_alias(self, event_name))
-    try:
-        return _event_aliases[event_name]
-    except KeyError:
-        aliased = _event_aliases[event_name] = str(_original_alias(self, event_name))
-        return aliased
-
-
-_original_alias: Any = None
-
-
-def _handler_identity(handler: Any) -> tuple[Any, ...]:
-    # boto3 registers closures made per session (lazy_call); what they stand for is in their string cells.
-    cells = tuple(
-        cell.cell_contents
-        for cell in getattr(handler, "__closure__", None) or ()
-        if isinstance(cell.cell_contents, str)
-    )
-    return getattr(handler, "__module__", None), getattr(handler, "__qualname__", repr(handler)), cells
-
-
-def _client_class(self: Any, service_name: str, service_model: Any) -> type:
-    """A client class per service model and set of class-customising handlers, built once for the process: the
-    class holds one method per operation and nothing of a session, so every session may share it."""
-    emitter = self._event_emitter
-    event = f"creating-client-class.{service_model.service_id.hyphenize()}"
-    try:
-        handlers = emitter._emitter._handlers.prefix_search(emitter._alias_event_name(event))
-    except AttributeError:  # another emitter than botocore's own: build the class as botocore does
-        return _original_client_class(self, service_name, service_model)
-    key = (
-        service_name,
-        id(service_model._service_description),
-        tuple(_handler_identity(handler) for handler in handlers),
-    )
-    if key not in _client_classes:
-        _client_classes[key] = _original_client_class(self, service_name, service_model)
-    return _client_classes[key]
-
-
-_original_client_class: Any = None
-
-
-# botocore copies the session's event-handler trie (hundreds of nodes) for every client it creates, so that a
-# client's own handlers never reach the session or other clients. Copied inside a function call, a trie shares its
-# nodes with the original instead, and whichever of them changes a path first copies just the nodes on that path:
-# the same isolation, paid per change rather than per client. `_owned` holds the nodes a trie may change in place.
-_OWNED = "_owned"
-
-
-def _copy_trie(self: Any) -> Any:
-    new = self.__class__.__new__(self.__class__)
-    new.__dict__ = {"_root": self._root, _OWNED: {}}
-    self.__dict__[_OWNED] = {}  # from now on the original shares every node too
-    return new
-
-
-def _own(owned: dict[int, Any], node: dict[str, Any]) -> dict[str, Any]:
-    import botocore.hooks
-
-    if id(node) in owned:
-        return node
-    values = node["values"]
-    copied = {
-        "chunk": node["chunk"],
-        "children": dict(node["children"]),
-        "values": None
-        if values is None
-        else botocore.hooks.NodeList(values.first.copy(), values.middle.copy(), values.last.copy()),
-    }
-    owned[id(copied)] = copied  # the node itself is kept, so its id is never reused while this trie lives
-    return copied
-
-
-def _own_path(trie: Any, key_parts: list[str], *, create: bool) -> None:
-    """Make every node on the key's path the trie's own (copies of shared nodes, linked in place of them)."""
-    owned = trie.__dict__[_OWNED]
-    node = trie._root = _own(owned, trie._root)
-    for part in key_parts:
-        child = node["children"].get(part)
-        if child is None:
-            if not create:
-                return
-            child = {"chunk": part, "values": None, "children": {}}
-            owned[id(child)] = child
-        else:
-            child = _own(owned, child)
-        node["children"][part] = child
-        node = child
-
-
-def _append_item(self: Any, key: str, value: Any, section: int = 1) -> None:
-    if _OWNED in self.__dict__:
-        _own_path(self, key.split("."), create=True)
-    _original_trie_methods[0](self, key, value, section)
-
-
-def _remove_item(self: Any, key: str, value: Any) -> None:
-    if _OWNED in self.__dict__:
-        _own_path(self, key.split("."), create=False)
-    _original_trie_methods[1](self, key, value)
-
-
-_original_trie_methods: list[Any] = []
-
-
-def _install_shared_tries() -> None:
-    """Tries copied inside a call may be changed at any later time, so their writers stay patched for good; a trie
-    never shared (no `_owned`) is changed by botocore's own code, exactly as before."""
-    import botocore.hooks
-
-    trie = botocore.hooks._PrefixTrie
-    if not _original_trie_methods:
-        _original_trie_methods.extend([trie.append_item, trie.remove_item])
-        trie.append_item = _append_item
-        trie.remove_item = _remove_item
-
-
-_endpoint_providers: dict[tuple[int, int, frozenset[str]], Any] = {}
-
-
-def _endpoint_provider(ruleset_data: Any, partition_data: Any, excluded_params: Any = None) -> Any:
-    """One endpoint-rule evaluator per service ruleset for the process (the rulesets come from the shared loader):
-    it is a pure function of its inputs, so its memory of resolved endpoints serves every client alike."""
-    import botocore.endpoint_provider
-
-    key = (id(ruleset_data), id(partition_data), frozenset(excluded_params or ()))
-    if key not in _endpoint_providers:
-        _endpoint_providers[key] = botocore.endpoint_provider.EndpointProvider(
-            ruleset_data, partition_data, excluded_params
-        )
-    return _endpoint_providers[key]
-
-
-@functools.lru_cache(maxsize=4096)
-def _sanitized_user_agent_component(raw_str: str, allow_hash: bool) -> str:
-    # botocore cleans every user-agent part character by character on every request; same input, same output.
-    return str(_original_sanitize(raw_str, allow_hash))
-
-
-_original_sanitize: Any = None
-_proxies: dict[tuple[str, tuple[tuple[bytes, bytes], ...]], Any] = {}
-
-
-def _environ_proxies(url: str) -> Any:
-    """botocore's proxy settings for a URL, which read every environment variable for each new client: remembered
-    per URL and per value of the variables they depend on (`*_proxy`, `REQUEST_METHOD`), so never stale."""
-    import botocore.utils
-
-    data: dict[bytes, bytes] = os.environ._data  # type: ignore[attr-defined]
-    relevant = tuple(
-        sorted(
-            (key, value) for key, value in data.items() if key.lower().endswith(b"_proxy") or key == b"REQUEST_METHOD"
-        )
-    )
-    if (url, relevant) not in _proxies:
-        _proxies[(url, relevant)] = botocore.utils.get_environ_proxies(url)
-    return dict(_proxies[(url, relevant)])
-
-
-@contextlib.contextmanager
-def _shared_botocore_data() -> Iterator[None]:
-    """botocore sessions made during the call share what only depends on installed code: one data loader (service
-    models are parsed once), handler signatures, event-name aliases and client classes (built once per service,
-    not per client). Event-handler tries are shared until changed. None of it changes what a client does; each cold
-    start still builds its own session, credentials and clients."""
-    global _original_alias, _original_client_class, _original_sanitize
-    import botocore.client
-    import botocore.endpoint
-    import botocore.hooks
-    import botocore.regions
-    import botocore.session
-    import botocore.useragent
-
-    aliaser, trie, creator = botocore.hooks.EventAliaser, botocore.hooks._PrefixTrie, botocore.client.ClientCreator
-    _install_shared_tries()
-    # (owner, attribute, replacement) in the order `_original_*` below reads them back.
-    patches: list[tuple[Any, str, Any]] = [
-        (botocore.session, "create_loader", shared_loader),
-        (botocore.hooks, "accepts_kwargs", _accepts_kwargs),
-        (aliaser, "_alias_event_name", _aliased_event_name),
-        (trie, "__copy__", _copy_trie),
-        (creator, "_create_client_class", _client_class),
-        (botocore.regions, "EndpointProvider", _endpoint_provider),
-        (botocore.useragent, "sanitize_user_agent_string_component", _sanitized_user_agent_component),
-        (botocore.endpoint, "get_environ_proxies", _environ_proxies),
-    ]
-    saved = [getattr(owner, name) for owner, name, _ in patches]
-    _original_alias, _original_client_class, _original_sanitize = saved[2], saved[4], saved[6]
-    for owner, name, replacement in patches:
-        setattr(owner, name, replacement)
-    try:
-        yield
-    finally:
-        for (owner, name, _), original in zip(patches, saved, strict=True):
-            setattr(owner, name, original)
 
 
 def _reset_cold_start(module: Any) -> None:
@@ -534,7 +298,7 @@ def run_handler(
     with (
         _virtual_waits(advance_clock) as waits,
         modules.entered(function.name),
-        _shared_botocore_data(),
+        shared_botocore_data(),
         _environment(environment),
         _captured_output(context.aws_request_id) as logged,
     ):

@@ -1,4 +1,5 @@
-"""What a demo run did, told three ways: a terminal timeline with a summary, `report.json`, and `timeline.png`.
+"""What a demo run did, as data and text: timeline rows, key lives, the summary, the terminal timeline and
+`report.json` (the picture, `timeline.png`, is drawn by `timeline_png`).
 
 Everything here is built from the functions' own reports (Invocation records), never from secret values.
 """
@@ -11,7 +12,6 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
-from pathlib import Path
 from typing import Any, Protocol
 
 DONE = "done"
@@ -129,16 +129,16 @@ class Invariant:
 def _iso(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return _utc(value).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return utc(value).replace(microsecond=0).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def _utc(value: datetime) -> datetime:
+def utc(value: datetime) -> datetime:
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def day_number(time: datetime, start: datetime) -> int:
     """Calendar days (UTC) since the start: the day a reader finds next to the date."""
-    return (_utc(time).date() - _utc(start).date()).days
+    return (utc(time).date() - utc(start).date()).days
 
 
 def _result(invocation: InvocationRecord) -> Mapping[str, Any]:
@@ -146,7 +146,7 @@ def _result(invocation: InvocationRecord) -> Mapping[str, Any]:
     return invocation.result if isinstance(invocation.result, Mapping) else {}
 
 
-def _short(text: str, width: int) -> str:
+def shorten(text: str, width: int) -> str:
     text = " ".join(str(text).split())
     return text if len(text) <= width else text[: width - 1] + "…"
 
@@ -181,7 +181,7 @@ def timeline_rows(invocations: Iterable[InvocationRecord], start: datetime) -> l
         if repeatable:
             streaks[identity] = (len(rows) - 1, run)
 
-    for position, invocation in enumerate(sorted(invocations, key=lambda inv: _utc(inv.time))):
+    for position, invocation in enumerate(sorted(invocations, key=lambda inv: utc(inv.time))):
         result = _result(invocation)
         series = _series(invocation)
         run = runs_of_series[series]
@@ -245,9 +245,9 @@ def _key_from_report(action: Mapping[str, Any], result: Mapping[str, Any]) -> st
 def key_spans(invocations: Iterable[InvocationRecord]) -> list[KeySpan]:
     """The life of every key the functions created, from their applied actions, in order of creation."""
     spans: dict[str, KeySpan] = {}
-    for invocation in sorted(invocations, key=lambda inv: _utc(inv.time)):
+    for invocation in sorted(invocations, key=lambda inv: utc(inv.time)):
         result = _result(invocation)
-        when = _utc(invocation.time)
+        when = utc(invocation.time)
         for action in result.get("actions") or []:
             if action.get("status") != DONE:
                 continue
@@ -349,11 +349,11 @@ def format_timeline(rows: Sequence[TimelineRow], *, reason_width: int = 64) -> s
             reason = f"[{row.repeats} runs in a row, to day {row.last_day}] {reason}"
         if row.source == "manual":
             reason = f"[manual] {reason}"
-        function, user = _short(row.function, widths["function"]), _short(row.user_name or "-", widths["user"])
+        function, user = shorten(row.function, widths["function"]), shorten(row.user_name or "-", widths["user"])
         lines.append(
-            f"{row.day:>4}  {_utc(row.time):%Y-%m-%d}  {function:<{widths['function']}}  {user:<{widths['user']}}  "
-            f"{mark:1} {_short(action, widths['action']):<{widths['action']}}  {row.access_key_id or '-':<20}  "
-            f"{_short(reason, reason_width)}"
+            f"{row.day:>4}  {utc(row.time):%Y-%m-%d}  {function:<{widths['function']}}  {user:<{widths['user']}}  "
+            f"{mark:1} {shorten(action, widths['action']):<{widths['action']}}  {row.access_key_id or '-':<20}  "
+            f"{shorten(reason, reason_width)}"
         )
     return "\n".join(lines)
 
@@ -410,7 +410,7 @@ def report_json(
 def merge_rows(*groups: Iterable[TimelineRow]) -> list[TimelineRow]:
     """One timeline from several sources, in time order, and within a moment in the order things happened."""
     merged = [row for group in groups for row in group]
-    return sorted(merged, key=lambda row: (_utc(row.time), row.order))  # stable: equal keys keep their order
+    return sorted(merged, key=lambda row: (utc(row.time), row.order))  # stable: equal keys keep their order
 
 
 def find_secrets(secrets: Iterable[str], texts: Mapping[str, str]) -> list[str]:
@@ -435,159 +435,3 @@ def invocation_texts(invocations: Iterable[InvocationRecord]) -> dict[str, str]:
         texts[f"{name} event"] = json.dumps(invocation.event, default=str)
         texts[f"{name} logs"] = "\n".join(str(line) for line in invocation.log_lines)
     return texts
-
-
-# Colours and markers of the picture, chosen to read in grey print too (active dark, inactive light).
-ACTIVE_COLOUR = "#2e7d32"
-INACTIVE_COLOUR = "#f4b942"
-OUT_OF_SCOPE_COLOUR = "#9e9e9e"
-POSTPONED_HATCH = "////"
-
-
-def render_png(
-    path: Path,
-    spans: Sequence[KeySpan],
-    *,
-    start: datetime,
-    end: datetime,
-    title: str,
-    expiries: Mapping[str, datetime] | None = None,
-    width_px: int = 1400,
-    height_px: int = 700,
-) -> None:
-    """Each key a bar over time, grouped by user: active, inactive, gone; markers for each lifecycle event."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.dates as mdates
-    import matplotlib.pyplot as plt
-    from matplotlib.lines import Line2D
-    from matplotlib.patches import Patch
-
-    start, end = _utc(start), _utc(end)
-    expiries = expiries or {}
-    users: list[str] = []
-    for span in sorted(spans, key=lambda s: (not s.managed, _utc(s.created))):
-        if span.user_name not in users:
-            users.append(span.user_name)
-    by_creation = sorted(spans, key=lambda s: _utc(s.created))
-    ordered = [span for user in users for span in by_creation if span.user_name == user]
-
-    dpi = 100
-    fig, ax = plt.subplots(figsize=(width_px / dpi, height_px / dpi), dpi=dpi)
-    half = 0.3
-    rows = len(ordered)
-    y_of = {id(span): rows - 1 - index for index, span in enumerate(ordered)}  # first user at the top
-
-    def x(value: datetime) -> float:
-        return float(mdates.date2num(min(max(_utc(value), start), end)))
-
-    def bar(begin: float, stop: float, y: float, **style: Any) -> None:
-        ax.broken_barh([(begin, max(stop - begin, 0.0))], (y - half, 2 * half), **style)
-
-    def mark(at: float, y: float, **style: Any) -> None:
-        ax.plot(at, y, linestyle="none", zorder=3, clip_on=False, **style)
-
-    for span in ordered:
-        y = y_of[id(span)]
-        begin, stop = x(span.created), x(span.ended or end)
-        if not span.managed:
-            bar(begin, stop, y, facecolors=OUT_OF_SCOPE_COLOUR)
-            continue
-        switch = x(span.deactivated) if span.deactivated else stop
-        bar(begin, switch, y, facecolors=ACTIVE_COLOUR)
-        if span.postponed_from is not None:
-            bar(x(span.postponed_from), switch, y, facecolors="none", edgecolors="white", hatch=POSTPONED_HATCH, lw=0)
-        if span.deactivated:
-            bar(switch, stop, y, facecolors=INACTIVE_COLOUR)
-            mark(switch, y, **_MARKERS["deactivated"])
-        mark(begin, y, **_MARKERS["rotation" if span.rotation else "created"])
-        if span.deleted:
-            mark(stop, y, **_MARKERS["key deleted"])
-        elif span.user_deleted:
-            mark(stop, y, **_MARKERS["user deleted"])
-
-    # A key id alone says little: each group of rows carries its user's name, with a rule between groups.
-    ax.set_yticks([y_of[id(s)] for s in ordered])
-    ax.set_yticklabels([s.access_key_id for s in ordered], fontsize=7.5, family="monospace")
-    ax.set_ylim(-0.6, rows - 0.4)
-    for user in users:
-        ys = [y_of[id(s)] for s in ordered if s.user_name == user]
-        managed = any(s.managed for s in ordered if s.user_name == user)
-        ax.annotate(
-            user if managed else f"{user}\n(out of scope)",
-            xy=(0, (min(ys) + max(ys)) / 2),
-            xycoords=("axes fraction", "data"),
-            xytext=(-112, 0),
-            textcoords="offset points",
-            ha="right",
-            va="center",
-            fontsize=9,
-            fontweight="bold",
-        )
-        ax.axhline(min(ys) - 0.5, color="#bbbbbb", linewidth=0.8)
-        gone = [s for s in ordered if s.user_name == user and s.user_deleted is not None]
-        if gone:
-            last = min(gone, key=lambda s: y_of[id(s)])
-            assert last.user_deleted is not None
-            ax.annotate(
-                _why_deleted(last.user_deleted_reason),
-                xy=(x(last.user_deleted), y_of[id(last)]),
-                xytext=(9, 0),
-                textcoords="offset points",
-                va="center",
-                fontsize=7.5,
-                color="#333333",
-            )
-        if user in expiries and start <= _utc(expiries[user]) <= end:
-            at = float(mdates.date2num(_utc(expiries[user])))
-            ax.vlines(at, min(ys) - 0.45, max(ys) + 0.45, colors="#555555", linestyles="dashed", linewidth=1.2)
-
-    margin = (end - start).days * 0.01
-    ax.set_xlim(float(mdates.date2num(start)) - margin, float(mdates.date2num(end)) + margin)
-    locator = mdates.AutoDateLocator(minticks=6, maxticks=16)
-    ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
-    ax.tick_params(axis="x", labelsize=8)
-    ax.grid(axis="x", color="#e6e6e6", linewidth=0.8)
-    ax.set_axisbelow(True)
-    ax.set_title(title, fontsize=12)
-
-    legend = [
-        Patch(facecolor=ACTIVE_COLOUR, label="active"),
-        Patch(
-            facecolor=ACTIVE_COLOUR, hatch=POSTPONED_HATCH, edgecolor="white", label="active, deactivation postponed"
-        ),
-        Patch(facecolor=INACTIVE_COLOUR, label="inactive"),
-        Patch(facecolor=OUT_OF_SCOPE_COLOUR, label="outside the managed scope"),
-        Line2D([], [], color="#555555", linestyle="dashed", label="user expires (expires-at)"),
-    ] + [Line2D([], [], linestyle="none", label=_MARKER_LABELS[name], **style) for name, style in _MARKERS.items()]
-    ax.legend(handles=legend, loc="upper center", bbox_to_anchor=(0.5, -0.09), ncol=5, fontsize=8, frameon=False)
-    fig.subplots_adjust(left=0.235, right=0.985, top=0.94, bottom=0.19)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
-
-
-def _why_deleted(reason: str | None) -> str:
-    """A few words for the picture from the cleanup's reason ("expired at <date>", "no key used for 90 days (...)")."""
-    if not reason:
-        return "deleted"
-    words = reason.split(" (")[0]
-    return "expired" if words.startswith("expired") else _short(words, 28)
-
-
-_MARKERS: dict[str, dict[str, Any]] = {
-    "created": {"marker": "o", "color": "#1565c0", "markersize": 7},
-    "rotation": {"marker": "^", "color": "#1565c0", "markersize": 9},
-    "deactivated": {"marker": "v", "color": "#b35900", "markersize": 9},
-    "key deleted": {"marker": "x", "color": "#c62828", "markersize": 9, "markeredgewidth": 2.5},
-    "user deleted": {"marker": "X", "color": "black", "markersize": 11},
-}
-_MARKER_LABELS = {
-    "created": "first key created",
-    "rotation": "rotation (new key)",
-    "deactivated": "deactivated",
-    "key deleted": "key deleted",
-    "user deleted": "user deleted (with its keys)",
-}

@@ -5,16 +5,15 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from moto.events.models import EventPattern
 
 if TYPE_CHECKING:
-    from local_account.account import LocalAccount
     from local_account.runtime import Invocation
 
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
@@ -253,14 +252,33 @@ class Delivery:
     invocations: list[Invocation] = field(default_factory=list)
 
 
+class RecordedAccount(Protocol):
+    """What a trail needs of the account its calls are made in (a LocalAccount is one): where and when the
+    events happen, and EventBridge to deliver them to."""
+
+    @property
+    def account_id(self) -> str: ...
+
+    @property
+    def region(self) -> str: ...
+
+    @property
+    def now(self) -> datetime: ...
+
+    def deliver_event(self, event: Mapping[str, Any]) -> list[Invocation]: ...
+
+
 class Trail:
     """CloudTrail for calls made through `client(service)`, signed with one caller's credentials. Use as a
-    context manager: on leaving the block every recorded event is delivered (`deliver`)."""
+    context manager: on leaving the block every recorded event is delivered (`deliver`).
 
-    def __init__(self, account: LocalAccount, credentials: tuple[str, str, str | None]) -> None:
+    `new_client(service)` makes a boto3 client signed with the caller's access key `access_key_id`, of its own:
+    the trail registers its recorders on it, so it must not be a client that other code shares."""
+
+    def __init__(self, account: RecordedAccount, access_key_id: str, new_client: Callable[[str], Any]) -> None:
         self._account = account
-        self._credentials = credentials
-        self._identity = caller_identity(account.account_id, credentials[0])
+        self._new_client = new_client
+        self._identity = caller_identity(account.account_id, access_key_id)
         self.deliveries: list[Delivery] = []
         self._pending: list[dict[str, Any]] = []
 
@@ -275,9 +293,7 @@ class Trail:
 
     def client(self, service: str) -> Any:
         """A new boto3 client signed with this trail's caller; each call it makes is recorded."""
-        account = self._account
-        # A client of its own: the account's shared clients must not record.
-        recorded = account._session(self._credentials).client(service, endpoint_url=account.endpoint_url)
+        recorded = self._new_client(service)
         calls: dict[int, dict[str, Any]] = {}
 
         def before(params: dict[str, Any], context: dict[str, Any], **_: Any) -> None:

@@ -3,7 +3,10 @@ imported, judging only inside `aws_fidelity()` (which every LocalAccount holds o
 
 from __future__ import annotations
 
-from local_account.emulator.fidelity import active, aws_fidelity
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from local_account.emulator.fidelity import active, judging
 
 __all__ = ["active", "aws_fidelity", "install"]
 
@@ -34,3 +37,15 @@ def install() -> None:
     server.install()
     performance.install()
     _installed = True
+
+
+@contextmanager
+def aws_fidelity() -> Iterator[None]:
+    """Make the patched moto behave like AWS inside the block; nested blocks are fine.
+
+    The patches are installed once per process but only judge while a block is open, so other
+    tests running moto in the same process keep moto's own behaviour.
+    """
+    install()
+    with judging():
+        yield

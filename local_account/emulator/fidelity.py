@@ -16,16 +16,9 @@ def active() -> bool:
 
 
 @contextmanager
-def aws_fidelity() -> Iterator[None]:
-    """Make the patched moto behave like AWS inside the block; nested blocks are fine.
-
-    The patches are installed once per process but only judge while a block is open, so other
-    tests running moto in the same process keep moto's own behaviour.
-    """
+def judging() -> Iterator[None]:
+    """The installed patches judge inside the block; nested blocks are fine (see `emulator.aws_fidelity`)."""
     global _depth
-    from local_account.emulator import install
-
-    install()
     with _lock:
         _depth += 1
     try:

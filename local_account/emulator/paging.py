@@ -259,12 +259,6 @@ def _get_credential_report(self: IamResponse) -> ActionResult:
     return ActionResult({"Content": content.encode(), "ReportFormat": "text/csv", "GeneratedTime": generated})
 
 
-def expire_credential_report(backend: IAMBackend) -> None:
-    """Forget the stored report, as 4 hours passing would (the next GenerateCredentialReport makes a new one)."""
-    if hasattr(backend, "paged_credential_report"):
-        del backend.paged_credential_report
-
-
 # --- Access key lookups: moto scans every key of every user per lookup, quadratic over a run ---------------
 
 _original_key_last_used = IAMBackend.get_access_key_last_used

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from local_account.botocore_patches import shared_botocore_data
 from local_account.environments import CREDENTIALS_DURATION, IDLE_TIMEOUT, Environments
-from local_account.runtime import DeployedFunction, _shared_botocore_data
+from local_account.runtime import DeployedFunction
 
 START = datetime(2026, 1, 5, 9, 0, tzinfo=UTC)
 FUNCTION = DeployedFunction(
@@ -102,7 +103,7 @@ def dummy_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_cold_starts_share_client_classes_but_each_session_has_its_own_clients(dummy_credentials) -> None:
-    with _shared_botocore_data():
+    with shared_botocore_data():
         first = boto3.session.Session().client("iam")
         second = boto3.session.Session().client("iam")
         # A session that customises its client class gets a class of its own
@@ -126,7 +127,7 @@ def _add_marker(class_attributes: dict[str, object], **kwargs: object) -> None:
 def test_a_clients_handlers_never_reach_the_session_or_other_clients(dummy_credentials) -> None:
     seen: list[str] = []
     early, mine, late = (lambda **kwargs: seen.append("early")), (lambda **kwargs: seen.append("first")), None
-    with _shared_botocore_data():
+    with shared_botocore_data():
         session = boto3.session.Session()
         session.events.register("probe.iam", early)
         first, second = session.client("iam"), session.client("iam")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from local_account import timeline
+from local_account import timeline, timeline_png
 
 START = datetime(2025, 1, 6, 10, 0, tzinfo=UTC)  # a Monday
 OLD_KEY = "AKIAOLDOLDOLDOLD0001"
@@ -422,7 +422,7 @@ def test_the_picture_is_a_png_of_the_requested_size(tmp_path: Path, with_keys: b
 
     # When the picture is drawn
     path = tmp_path / "out" / "timeline.png"
-    timeline.render_png(
+    timeline_png.render_png(
         path,
         spans,
         start=START,
@@ -450,14 +450,14 @@ def test_the_picture_draws_each_key_with_its_states(tmp_path: Path, monkeypatch:
     spans = timeline.key_spans(rotation_story())
 
     # When the picture is drawn
-    timeline.render_png(tmp_path / "t.png", spans, start=START, end=START + timedelta(days=400), title="t")
+    timeline_png.render_png(tmp_path / "t.png", spans, start=START, end=START + timedelta(days=400), title="t")
 
     # Then the old key (top row) is active, hatched while postponed, then inactive; the new one only active
     old_row = [b for b in bars if b["y"] == 1]
     new_row = [b for b in bars if b["y"] == 0]
-    assert [b["colour"] for b in old_row] == [timeline.ACTIVE_COLOUR, "none", timeline.INACTIVE_COLOUR]
-    assert old_row[1]["hatch"] == timeline.POSTPONED_HATCH
-    assert [b["colour"] for b in new_row] == [timeline.ACTIVE_COLOUR]
+    assert [b["colour"] for b in old_row] == [timeline_png.ACTIVE_COLOUR, "none", timeline_png.INACTIVE_COLOUR]
+    assert old_row[1]["hatch"] == timeline_png.POSTPONED_HATCH
+    assert [b["colour"] for b in new_row] == [timeline_png.ACTIVE_COLOUR]
 
 
 def test_invariant_check_counts_and_keeps_failures() -> None:
