@@ -12,8 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from key_lifecycle.models.constants import STACK_NAME
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-STACK_NAME = "IamKeyLifecycle"
 
 
 class CdkError(RuntimeError):

@@ -16,7 +16,8 @@ from moto.events.models import EventPattern
 if TYPE_CHECKING:
     from local_account.runtime import Invocation
 
-CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
+from key_lifecycle.models.constants import CLOUDTRAIL_DETAIL_TYPE
+
 # IAM and STS are global: CloudTrail records their calls in us-east-1, whatever endpoint was used.
 GLOBAL_SERVICES = {"iam": "us-east-1", "sts": "us-east-1"}
 # CloudTrail never records a secret: request values are masked, response values left out.
