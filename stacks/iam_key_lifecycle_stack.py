@@ -28,7 +28,7 @@ EXAMPLE_CREATE_PAYLOAD = {
 
 
 class IamKeyLifecycleStack(Stack):
-    """Three functions under least-privilege roles, their schedules, the temporary users' guardrails, alarms."""
+    """Four functions under least-privilege roles, their schedules, the temporary users' guardrails, alarms."""
 
     def __init__(
         self,

@@ -123,7 +123,7 @@ def _deny(sid: str, actions: list[str], resources: list[str], conditions: dict |
 
 
 def common_statements(scope: PermissionScope, log_group_arn: str) -> list[iam.PolicyStatement]:
-    """What all three functions need: read the account's users and secrets, notify, write their own logs."""
+    """What every function needs: read the account's users and secrets, notify, write their own logs."""
     return [
         # One paginated call returns every user with path, tags and groups; IAM cannot scope it.
         _allow("ReadAccountAuthorizationDetails", ["iam:GetAccountAuthorizationDetails"], ["*"]),
