@@ -1,4 +1,5 @@
-"""The four Lambda functions from the one `lambdas/` asset (the `key_lifecycle` package), each under its own least-privilege role."""
+"""The four Lambda functions from the one `lambdas/` asset (the `key_lifecycle` package), each under its own
+least-privilege role."""
 
 from __future__ import annotations
 
