@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from key_lifecycle.domain.planner import plan_cleanup
+from key_lifecycle.domain.cleanup import plan_cleanup
 from key_lifecycle.gateways import read_snapshot
 from key_lifecycle.handlers.common import Context, Decision, execute, handle, read_and_plan
 from key_lifecycle.handlers.detection import send_forewarnings

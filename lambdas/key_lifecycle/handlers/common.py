@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from key_lifecycle.domain.planner import RequestRefused
+from key_lifecycle.domain.plan import RequestRefused
 from key_lifecycle.gateways import Aws, AwsError
 from key_lifecycle.handlers.detection import publish_run_events
 from key_lifecycle.models.constants import OWNER_TAG, Metric

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from key_lifecycle.domain.planner import expiry_for, plan_create_user, plan_reconcile
+from key_lifecycle.domain.create import expiry_for, plan_create_user, plan_reconcile
 from key_lifecycle.domain.rules import classify_keys
 from key_lifecycle.gateways import read_snapshot
 from key_lifecycle.handlers.common import Context, Decision, execute, handle, read_and_plan

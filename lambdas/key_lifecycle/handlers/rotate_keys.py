@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from key_lifecycle.domain.planner import plan_rotation
+from key_lifecycle.domain.rotation import plan_rotation
 from key_lifecycle.gateways import read_snapshot
 from key_lifecycle.handlers.common import Context, Decision, execute, handle, read_and_plan
 from key_lifecycle.models.events import RotateEvent, parse_rotate_event
