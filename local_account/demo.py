@@ -35,8 +35,7 @@ def _progress(days: int, began: float) -> Callable[[int], None]:
 
 def _inventory_tables(inventory: dict[str, Any]) -> str:
     """The create function's inventory reports (half-way and at the end), as the table `make report` prints."""
-    # The asset's own renderer; runtime put lambdas/ on sys.path when the first function ran.
-    from key_lifecycle.domain.inventory import render_table
+    from tools.inventory_table import render_table
 
     tables = []
     for name, taken in inventory.get("function_reports", {}).items():

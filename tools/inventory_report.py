@@ -85,8 +85,8 @@ def history(account: Any) -> dict[str, Any]:
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     began = time.perf_counter()
-    from key_lifecycle.domain.inventory import render_table
     from local_account import LocalAccount  # heavy: only once the arguments are good
+    from tools.inventory_table import render_table
 
     _say("Deploying the stack into a local emulated account (cdk bootstrap + deploy)…")
     with LocalAccount.deploy(context=CONTEXT, start=START) as account:

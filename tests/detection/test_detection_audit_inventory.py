@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from key_lifecycle.domain.audit import UserPolicies, audit_account, parse_credential_report
-from key_lifecycle.domain.inventory import build_inventory, render_table
+from key_lifecycle.domain.inventory import build_inventory
 from key_lifecycle.models.dates import format_timestamp
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, SecretState, SecretVersionState, UserState
+from tools.inventory_table import render_table
 
 NOW = datetime(2030, 6, 1, tzinfo=UTC)
 HEADER = (

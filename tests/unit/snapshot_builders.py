@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
-from key_lifecycle.domain.planner import format_timestamp
 from key_lifecycle.models.constants import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
     EXPIRES_AT_TAG,
     MANAGED_BY_TAG,
 )
+from key_lifecycle.models.dates import format_timestamp
 from key_lifecycle.models.report import Plan
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, SecretState, SecretVersionState, UserState

@@ -7,7 +7,8 @@ from datetime import datetime
 import pytest
 from snapshot_builders import NOW, SETTINGS, ago, ahead, codes, key, snapshot, steps, user, version
 
-from key_lifecycle.domain.planner import RequestRefused, plan_cleanup
+from key_lifecycle.domain.cleanup import plan_cleanup
+from key_lifecycle.domain.plan import RequestRefused
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import UserState
 

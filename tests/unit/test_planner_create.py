@@ -21,7 +21,8 @@ from snapshot_builders import (
     version,
 )
 
-from key_lifecycle.domain.planner import RequestRefused, plan_create_user, plan_reconcile
+from key_lifecycle.domain.create import plan_create_user, plan_reconcile
+from key_lifecycle.domain.plan import RequestRefused
 from key_lifecycle.models.events import CreateUserEvent
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import UserState

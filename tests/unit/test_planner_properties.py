@@ -8,7 +8,11 @@ from datetime import timedelta
 
 from snapshot_builders import NOW, PATH, SETTINGS, ago, iso, key, key_id, snapshot, user, version
 
-from key_lifecycle.domain.planner import RequestRefused, parse_timestamp, plan_cleanup, plan_reconcile, plan_rotation
+from key_lifecycle.domain.cleanup import plan_cleanup
+from key_lifecycle.domain.create import plan_reconcile
+from key_lifecycle.domain.plan import RequestRefused
+from key_lifecycle.domain.rotation import plan_rotation
+from key_lifecycle.models.dates import parse_timestamp
 from key_lifecycle.models.report import ActionKind, Plan
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import AccountSnapshot, SecretVersionState, UserState

@@ -21,7 +21,8 @@ from snapshot_builders import (
     version,
 )
 
-from key_lifecycle.domain.planner import RequestRefused, plan_rotation
+from key_lifecycle.domain.plan import RequestRefused
+from key_lifecycle.domain.rotation import plan_rotation
 from key_lifecycle.domain.rules import LAST_USE_RECORDING_DELAY
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import UserState

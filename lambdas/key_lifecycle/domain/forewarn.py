@@ -10,9 +10,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from key_lifecycle.domain.rules import KeyRoles, classify_keys
+from key_lifecycle.domain.rules import classify_keys, cut_over, last_key_use
 from key_lifecycle.models.constants import (
-    CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
     EXEMPT_UNTIL_TAG,
     EXPIRES_AT_TAG,
@@ -23,7 +22,7 @@ from key_lifecycle.models.constants import (
 from key_lifecycle.models.dates import as_utc, format_timestamp, parse_timestamp
 from key_lifecycle.models.managed import is_managed
 from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, UserState
+from key_lifecycle.models.snapshot import AccountSnapshot, UserState
 
 
 class UpcomingEvent(StrEnum):
@@ -43,6 +42,8 @@ DETAIL_TYPES: dict[UpcomingEvent, str] = {
 
 @dataclass(frozen=True)
 class Upcoming:
+    """A lifecycle event the stack will carry out on a user (or one of its keys), and when."""
+
     user_name: str
     event: UpcomingEvent
     due: datetime
@@ -56,19 +57,17 @@ class Upcoming:
         return WARNED_TAG_PREFIX + subject + (f":{self.access_key_id}" if self.access_key_id else "")
 
 
-@dataclass(frozen=True)
-class Forewarning:
-    """One warning to send now. `tag_key`/`tag_value` record it on the user once it is sent."""
+@dataclass(frozen=True, kw_only=True)
+class Forewarning(Upcoming):
+    """An upcoming event to warn its owner of now. `tag_key`/`tag_value` record it on the user once it is sent."""
 
-    user_name: str
     owner: str | None
-    event: UpcomingEvent
-    due: datetime
     window_days: int
     message: str
-    tag_key: str
-    tag_value: str
-    access_key_id: str | None = None
+
+    @property
+    def tag_value(self) -> str:
+        return f"{self.window_days}d@{format_timestamp(self.due)}"
 
     @property
     def detail_type(self) -> str:
@@ -93,15 +92,6 @@ class ForewarnPlan:
     stale_tags: dict[str, list[str]] = field(default_factory=dict)
 
 
-def _cut_over(user: UserState, current: AccessKeyState, roles: KeyRoles) -> datetime:
-    recorded = parse_timestamp(user.tags.get(CURRENT_SINCE_TAG_PREFIX + current.access_key_id))
-    if recorded is not None:
-        return recorded
-    if roles.current_version is not None and roles.current_version.created_date is not None:
-        return as_utc(roles.current_version.created_date)
-    return as_utc(current.create_date)
-
-
 def upcoming_events(user: UserState, now: datetime, settings: Settings) -> list[Upcoming]:
     """Every lifecycle event the stack will carry out on this managed user, with the date it becomes due.
 
@@ -112,7 +102,7 @@ def upcoming_events(user: UserState, now: datetime, settings: Settings) -> list[
     name = user.user_name
     exempt_until = parse_timestamp(user.tags.get(EXEMPT_UNTIL_TAG))
     expires = parse_timestamp(user.tags.get(EXPIRES_AT_TAG))
-    last_used = max((as_utc(k.last_used_date) for k in user.keys if k.last_used_date is not None), default=None)
+    last_used = last_key_use(user)
     stale_due = max(last_used or as_utc(user.create_date), as_utc(user.create_date)) + timedelta(
         days=settings.stale_after_days
     )
@@ -131,19 +121,19 @@ def upcoming_events(user: UserState, now: datetime, settings: Settings) -> list[
     current = roles.current
     if current is None or roles.pending:
         return found  # rotation retires nothing while a rotation is in flight or nothing is current
-    cut_over = _cut_over(user, current, roles)
+    replaced_on = cut_over(user, current, roles)
     for key in roles.replaced:
         if key.status == KeyStatus.ACTIVE:
             key_used = as_utc(key.last_used_date) if key.last_used_date is not None else None
-            if key_used is not None and key_used > cut_over:
+            if key_used is not None and key_used > replaced_on:
                 due = as_utc(key.create_date) + timedelta(days=settings.max_key_age_days)
                 reason = (
-                    f"replaced on {format_timestamp(cut_over)} but still used (last {format_timestamp(key_used)}); "
+                    f"replaced on {format_timestamp(replaced_on)} but still used (last {format_timestamp(key_used)}); "
                     f"deactivated at the hard maximum age of {settings.max_key_age_days} days"
                 )
             else:
-                due = cut_over + timedelta(days=settings.deactivate_after_days)
-                reason = f"replaced on {format_timestamp(cut_over)} (grace {settings.deactivate_after_days} days)"
+                due = replaced_on + timedelta(days=settings.deactivate_after_days)
+                reason = f"replaced on {format_timestamp(replaced_on)} (grace {settings.deactivate_after_days} days)"
             found.append(Upcoming(name, UpcomingEvent.KEY_DEACTIVATION, due, reason, key.access_key_id))
         else:
             deactivated_at = parse_timestamp(user.tags.get(DEACTIVATED_AT_TAG_PREFIX + key.access_key_id))
@@ -212,21 +202,19 @@ def plan_forewarnings(snapshot: AccountSnapshot, now: datetime, settings: Settin
             window = _window(item.due, now, days) if days else None
             if window is None:
                 continue
-            due = format_timestamp(item.due)
             recorded = _recorded(user.tags.get(item.tag_key))
-            if recorded is not None and recorded[1] == due and recorded[0] <= window:
+            if recorded is not None and recorded[1] == format_timestamp(item.due) and recorded[0] <= window:
                 continue  # this window (or a narrower one) was already warned of for this same date
             plan.warnings.append(
                 Forewarning(
-                    user_name=user.user_name,
+                    item.user_name,
+                    item.event,
+                    item.due,
+                    item.reason,
+                    item.access_key_id,
                     owner=user.tags.get(OWNER_TAG),
-                    event=item.event,
-                    due=item.due,
                     window_days=window,
                     message=_message(item, now, settings),
-                    tag_key=item.tag_key,
-                    tag_value=f"{window}d@{due}",
-                    access_key_id=item.access_key_id,
                 )
             )
         stale = sorted(key for key in user.tags if key.startswith(WARNED_TAG_PREFIX) and key not in live)

@@ -1,11 +1,13 @@
-"""Which users the stack manages, and the role each access key of a managed user plays (from its secret's stages)."""
+"""Which users the stack manages, the role each access key of a managed user plays (from its secret's stages), and
+the dates every planner reads the same way (a key's cut-over, a user's last key use)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from key_lifecycle.models.constants import MANAGED_BY_TAG, STAGE_CURRENT, STAGE_PENDING
+from key_lifecycle.models.constants import CURRENT_SINCE_TAG_PREFIX, MANAGED_BY_TAG, STAGE_CURRENT, STAGE_PENDING
+from key_lifecycle.models.dates import as_utc, parse_timestamp
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import AccessKeyState, SecretVersionState, UserState
 
@@ -98,3 +100,21 @@ def classify_keys(user: UserState) -> KeyRoles:
         unstored=tuple(unstored),
         stages={akid: frozenset(s) for akid, s in stages.items()},
     )
+
+
+def cut_over(user: UserState, current: AccessKeyState, roles: KeyRoles) -> datetime:
+    """When the current key's version became AWSCURRENT: the recorded tag, else the version's or the key's creation.
+
+    A garbled tag counts as none here; the rotation planner reports it.
+    """
+    recorded = parse_timestamp(user.tags.get(CURRENT_SINCE_TAG_PREFIX + current.access_key_id))
+    if recorded is not None:
+        return recorded
+    if roles.current_version is not None and roles.current_version.created_date is not None:
+        return as_utc(roles.current_version.created_date)
+    return as_utc(current.create_date)
+
+
+def last_key_use(user: UserState) -> datetime | None:
+    """The latest use of any of the user's keys (what staleness is measured from); None when none was ever used."""
+    return max((as_utc(key.last_used_date) for key in user.keys if key.last_used_date is not None), default=None)

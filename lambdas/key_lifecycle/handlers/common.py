@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from functools import cache
 from typing import Any, TypeVar
 
-from key_lifecycle.domain.planner import RequestRefused
+from key_lifecycle.domain.plan import RequestRefused
 from key_lifecycle.gateways.aws import Aws
 from key_lifecycle.gateways.errors import AwsError
 from key_lifecycle.models.constants import Metric

@@ -3,7 +3,7 @@ the owners' forewarnings of what is coming), and the manual cleanup of one user.
 
 from __future__ import annotations
 
-from key_lifecycle.domain.planner import plan_cleanup
+from key_lifecycle.domain.cleanup import plan_cleanup
 from key_lifecycle.gateways.snapshot import read_snapshot
 from key_lifecycle.models.events import CleanupEvent
 from key_lifecycle.models.report import ActionKind

@@ -3,7 +3,7 @@ reconcile, and the read-only audit and inventory."""
 
 from __future__ import annotations
 
-from key_lifecycle.domain.planner import expiry_for, plan_create_user, plan_reconcile
+from key_lifecycle.domain.create import expiry_for, plan_create_user, plan_reconcile
 from key_lifecycle.domain.rules import classify_keys
 from key_lifecycle.gateways.snapshot import read_snapshot
 from key_lifecycle.models.constants import EXPIRES_AT_TAG

@@ -3,7 +3,7 @@ rotation of one user."""
 
 from __future__ import annotations
 
-from key_lifecycle.domain.planner import plan_rotation
+from key_lifecycle.domain.rotation import plan_rotation
 from key_lifecycle.gateways.snapshot import read_snapshot
 from key_lifecycle.models.events import RotateEvent
 from key_lifecycle.service.context import Context, Decision

@@ -11,7 +11,7 @@ from functools import partial
 from typing import TYPE_CHECKING, TypeVar
 from uuid import uuid4
 
-from key_lifecycle.domain.planner import expiry_for
+from key_lifecycle.domain.create import expiry_for
 from key_lifecycle.domain.rules import classify_keys, may_leave_group
 from key_lifecycle.gateways.errors import AwsError
 from key_lifecycle.gateways.secrets import MalformedSecret, SecretsGateway, UnsafeSecret, key_record
