@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from key_lifecycle.domain.audit import UserPolicies, audit_account, parse_credential_report
+from key_lifecycle.domain.audit import UserPolicies, audit_account
 from key_lifecycle.domain.inventory import build_inventory
+from key_lifecycle.gateways.credential_report import parse_report
 from key_lifecycle.models.dates import format_timestamp
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import AccessKeyState, AccountSnapshot, SecretState, SecretVersionState, UserState
@@ -68,7 +69,7 @@ def test_the_audit_finds_every_posture_problem_and_nothing_on_a_clean_user() -> 
     users = [plain("legacy-ci"), plain("idle"), plain("twokeys"), plain("temp", "/temporary/", MANAGED_TAGS)]
     # When audited (root keys reported by GetAccountSummary, which the report may leave out)
     result = audit_account(
-        parse_credential_report(report),
+        parse_report(report, NOW).rows,
         users,
         {"twokeys": UserPolicies(attached=("AdministratorAccess",))},
         root_keys_present=True,
@@ -99,7 +100,7 @@ def test_root_keys_are_found_from_the_report_row_too() -> None:
         ]
     )
     result = audit_account(
-        parse_credential_report(report), [], {}, root_keys_present=False, now=NOW, settings=Settings()
+        parse_report(report, NOW).rows, [], {}, root_keys_present=False, now=NOW, settings=Settings()
     )
     assert [f.code for f in result.findings] == ["root_access_key"]
 
@@ -108,7 +109,7 @@ def test_a_clean_account_has_no_findings() -> None:
     report = "\n".join([HEADER, row("temp", 10, (True, 10, 1))])
     users = [plain("temp", "/temporary/", MANAGED_TAGS)]
     result = audit_account(
-        parse_credential_report(report), users, {}, root_keys_present=False, now=NOW, settings=Settings()
+        parse_report(report, NOW).rows, users, {}, root_keys_present=False, now=NOW, settings=Settings()
     )
     assert result.findings == [] and all(count == 0 for count in result.counts.values())
 

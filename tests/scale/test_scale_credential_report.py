@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
-from key_lifecycle.gateways.credential_report import CredentialReport, ReportedKey, ReportRow, parse_report
+from key_lifecycle.gateways.credential_report import parse_report
 from key_lifecycle.gateways.snapshot import keys_from_report
 from key_lifecycle.models.constants import STAGE_CURRENT, STAGE_PENDING, STAGE_PREVIOUS
+from key_lifecycle.models.credential_report import CredentialReport, CredentialRow, KeySlot
 from key_lifecycle.models.snapshot import SecretState, SecretVersionState, UserState
 
 GENERATED = datetime(2030, 6, 1, 12, 0, tzinfo=UTC)
@@ -43,8 +45,22 @@ def _secret(*versions: tuple[str, tuple[str, ...]]) -> SecretState:
     )
 
 
-def _report(*keys: ReportedKey) -> CredentialReport:
-    return CredentialReport(generated=GENERATED, rows={"alice": ReportRow("alice", ARN, keys)})
+def _slot(active: bool, created: datetime, last_used: datetime | None, slot: int = 1) -> KeySlot:
+    return KeySlot(slot=slot, active=active, last_rotated=created, last_used=last_used)
+
+
+def _report(*keys: KeySlot) -> CredentialReport:
+    numbered = tuple(replace(key, slot=index) for index, key in enumerate(keys, start=1))
+    row = CredentialRow(
+        user="alice",
+        arn=ARN,
+        created=None,
+        password_enabled=False,
+        password_last_used=None,
+        password_last_changed=None,
+        keys=numbered,
+    )
+    return CredentialReport(generated=GENERATED, rows=(row,))
 
 
 def test_the_report_is_parsed_by_user_with_key_slots_and_the_root_row_skipped() -> None:
@@ -62,16 +78,15 @@ def test_the_report_is_parsed_by_user_with_key_slots_and_the_root_row_skipped() 
     # When it is parsed
     report = parse_report(content.encode(), GENERATED.replace(tzinfo=None))
     # Then every user but root has a row; slots without a creation time hold no key
-    assert set(report.rows) == {"alice", "bob"}
+    assert report.user_row("<root_account>") is None
     assert report.generated == GENERATED
-    alice = report.rows["alice"].keys
-    assert alice[0] == ReportedKey(
-        active=True,
-        created=datetime(2030, 5, 1, 10, tzinfo=UTC),
-        last_used=datetime(2030, 5, 31, 9, tzinfo=UTC),
+    alice, bob = report.user_row("alice"), report.user_row("bob")
+    assert alice is not None and bob is not None
+    assert alice.held_keys[0] == _slot(
+        True, datetime(2030, 5, 1, 10, tzinfo=UTC), datetime(2030, 5, 31, 9, tzinfo=UTC), slot=1
     )
-    assert alice[1] == ReportedKey(active=False, created=datetime(2030, 2, 1, 10, tzinfo=UTC), last_used=None)
-    assert report.rows["bob"].keys == ()
+    assert alice.held_keys[1] == _slot(False, datetime(2030, 2, 1, 10, tzinfo=UTC), None, slot=2)
+    assert bob.held_keys == ()
 
 
 def test_a_row_with_an_unreadable_slot_is_left_out_so_the_user_is_read_directly() -> None:
@@ -79,13 +94,13 @@ def test_a_row_with_an_unreadable_slot_is_left_out_so_the_user_is_read_directly(
         f"alice,{ARN},2030-01-01T00:00:00+00:00,false,N/A,N/A,N/A,false,"
         "true,garbled,N/A,N/A,N/A,false,N/A,N/A,N/A,N/A,false,N/A,false,N/A\n"
     )
-    assert parse_report(content, GENERATED).rows == {}
+    assert parse_report(content, GENERATED).user_row("alice") is None
 
 
 def test_one_key_is_matched_to_the_id_its_current_since_tag_names() -> None:
     # Given one key in the report and one current-since tag for a stored key
     user = _user(**{f"current-since:{NEW}": _iso(_at(30))})
-    report = _report(ReportedKey(active=True, created=_at(30.01), last_used=_at(1)))
+    report = _report(_slot(active=True, created=_at(30.01), last_used=_at(1)))
     # When the keys are matched
     keys = keys_from_report(user, _secret((NEW, (STAGE_CURRENT,))), report)
     # Then the key carries the id and the report's status, creation and last use
@@ -97,8 +112,8 @@ def test_one_key_is_matched_to_the_id_its_current_since_tag_names() -> None:
 def test_two_keys_are_paired_in_creation_order_whatever_the_slot_order() -> None:
     user = _user(**{f"current-since:{OLD}": _iso(_at(100)), f"current-since:{NEW}": _iso(_at(3))})
     report = _report(
-        ReportedKey(active=True, created=_at(3.01), last_used=None),
-        ReportedKey(active=True, created=_at(100.01), last_used=_at(2)),
+        _slot(active=True, created=_at(3.01), last_used=None),
+        _slot(active=True, created=_at(100.01), last_used=_at(2)),
     )
     keys = keys_from_report(user, _secret((OLD, (STAGE_PREVIOUS,)), (NEW, (STAGE_CURRENT,))), report)
     assert keys is not None
@@ -108,7 +123,7 @@ def test_two_keys_are_paired_in_creation_order_whatever_the_slot_order() -> None
 
 
 def test_doubtful_matches_are_left_to_per_user_reads() -> None:
-    one_key = _report(ReportedKey(active=True, created=_at(30.01), last_used=None))
+    one_key = _report(_slot(active=True, created=_at(30.01), last_used=None))
     stored = _secret((NEW, (STAGE_CURRENT,)))
     tagged = {f"current-since:{NEW}": _iso(_at(30))}
     # A key the stack does not know of (no tag): counts differ
@@ -127,7 +142,7 @@ def test_doubtful_matches_are_left_to_per_user_reads() -> None:
     # A rotation in flight, a garbled tag, a key created after it became current, no row, no report
     assert keys_from_report(_user(**tagged), _secret((NEW, (STAGE_CURRENT, STAGE_PENDING))), one_key) is None
     assert keys_from_report(_user(**{f"current-since:{NEW}": "soon"}), stored, one_key) is None
-    late = _report(ReportedKey(active=True, created=_at(29), last_used=None))
+    late = _report(_slot(active=True, created=_at(29), last_used=None))
     assert keys_from_report(_user(**tagged), stored, late) is None
     assert keys_from_report(_user(**tagged), stored, CredentialReport(generated=GENERATED, rows={})) is None
     assert keys_from_report(_user(**tagged), stored, None) is None

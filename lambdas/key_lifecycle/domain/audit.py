@@ -5,19 +5,18 @@ Pure logic over the IAM credential report and the users' details; it reports and
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from key_lifecycle.models.dates import as_utc, format_timestamp, parse_timestamp, whole_days
+from key_lifecycle.models.credential_report import ROOT_ROW, CredentialRow
+from key_lifecycle.models.dates import as_utc, format_timestamp, whole_days
 from key_lifecycle.models.managed import is_managed
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import UserState
 
-ROOT_ROW = "<root_account>"
 OLD_KEY_DAYS = 90  # Security Hub IAM.3
 UNUSED_WARN_DAYS = 45  # Security Hub IAM.22
 UNUSED_DAYS = 90  # Security Hub IAM.8
@@ -31,27 +30,6 @@ FINDINGS: dict[str, tuple[str, str]] = {
     "two_active_keys": ("-", "low"),
     "direct_user_policy": ("IAM.2", "low"),
 }
-
-
-@dataclass(frozen=True)
-class KeySlot:
-    """One of the two access key columns of a credential report row (the report names no key id)."""
-
-    slot: int
-    active: bool
-    last_rotated: datetime | None
-    last_used: datetime | None
-
-
-@dataclass(frozen=True)
-class CredentialRow:
-    user: str
-    arn: str
-    created: datetime | None
-    password_enabled: bool
-    password_last_used: datetime | None
-    password_last_changed: datetime | None
-    keys: tuple[KeySlot, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -104,40 +82,8 @@ class AuditResult:
         }
 
 
-def _date(value: str | None) -> datetime | None:
-    # The report writes "N/A", "no_information" or "not_supported" where there is no date.
-    return parse_timestamp(value) if value and value[0].isdigit() else None
-
-
-def parse_credential_report(text: str) -> list[CredentialRow]:
-    """The CSV of iam:GetCredentialReport as rows; unknown or missing columns read as "no information"."""
-    rows = []
-    for raw in csv.DictReader(io.StringIO(text)):
-        keys = tuple(
-            KeySlot(
-                slot=slot,
-                active=raw.get(f"access_key_{slot}_active", "false").lower() == "true",
-                last_rotated=_date(raw.get(f"access_key_{slot}_last_rotated")),
-                last_used=_date(raw.get(f"access_key_{slot}_last_used_date")),
-            )
-            for slot in (1, 2)
-        )
-        rows.append(
-            CredentialRow(
-                user=raw.get("user", ""),
-                arn=raw.get("arn", ""),
-                created=_date(raw.get("user_creation_time")),
-                password_enabled=raw.get("password_enabled", "false").lower() == "true",
-                password_last_used=_date(raw.get("password_last_used")),
-                password_last_changed=_date(raw.get("password_last_changed")),
-                keys=keys,
-            )
-        )
-    return rows
-
-
 def audit_account(
-    rows: list[CredentialRow],
+    rows: Sequence[CredentialRow],
     users: list[UserState],
     policies: dict[str, UserPolicies],
     *,

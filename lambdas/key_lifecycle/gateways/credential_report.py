@@ -1,5 +1,5 @@
-"""The IAM credential report: every user's access keys (status, creation, last use) in one document, by slot
-and without key ids. It can be up to 4 hours old, so it only tells a run where to look, never what to do."""
+"""The one reader of the IAM credential report: a recent report or a new one, parsed. It can be up to 4 hours old,
+so it only tells a run where to look, never what to do; the posture audit reports from it."""
 
 from __future__ import annotations
 
@@ -7,11 +7,11 @@ import csv
 import io
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from key_lifecycle.gateways.errors import AwsError, call
+from key_lifecycle.models.credential_report import CredentialReport, CredentialRow, KeySlot
 
 # IAM regenerates a report only when asked and the last one is older than this.
 REPORT_MAX_AGE = timedelta(hours=4)
@@ -20,28 +20,6 @@ GENERATION_TIMEOUT_SECONDS = 20.0
 FIRST_POLL_SECONDS = 1.0
 # What GetCredentialReport answers while no usable report exists (the run then reads users one by one).
 NO_REPORT_CODES = frozenset({"ReportNotPresent", "ReportExpired", "ReportInProgress"})
-
-
-@dataclass(frozen=True)
-class ReportedKey:
-    """One access key slot of a report row: no key id, only what the key looked like when the report was made."""
-
-    active: bool
-    created: datetime  # access_key_N_last_rotated: the key's creation time, to the second
-    last_used: datetime | None
-
-
-@dataclass(frozen=True)
-class ReportRow:
-    user_name: str
-    arn: str
-    keys: tuple[ReportedKey, ...]
-
-
-@dataclass(frozen=True)
-class CredentialReport:
-    generated: datetime
-    rows: dict[str, ReportRow]  # by user name
 
 
 def _timestamp(value: str | None) -> datetime | None:
@@ -55,34 +33,44 @@ def _timestamp(value: str | None) -> datetime | None:
 
 
 def parse_report(content: bytes | str, generated: datetime) -> CredentialReport:
-    """The CSV as rows by user name. A slot without a creation time holds no key; a slot that cannot be read
-    makes its row's keys unknown, which callers treat like a missing row (read the user directly)."""
+    """The CSV as rows, the root row included. A slot without a creation time holds no key; a slot whose creation
+    time cannot be read makes its row unreadable, which the lifecycle treats like a missing row (it reads the user
+    directly). Unknown or missing columns read as "no information"."""
     text = content.decode() if isinstance(content, bytes) else content
-    rows: dict[str, ReportRow] = {}
+    rows: list[CredentialRow] = []
     for record in csv.DictReader(io.StringIO(text)):
         name = record.get("user") or ""
-        if not name or name == "<root_account>":
+        if not name:
             continue
-        keys: list[ReportedKey] = []
+        keys: list[KeySlot] = []
         readable = True
-        for slot in ("access_key_1", "access_key_2"):
-            raw_created = record.get(f"{slot}_last_rotated")
+        for slot in (1, 2):
+            raw_created = record.get(f"access_key_{slot}_last_rotated")
             created = _timestamp(raw_created)
-            if created is None:
-                if raw_created not in (None, "", "N/A"):
-                    readable = False
-                continue
+            if created is None and raw_created not in (None, "", "N/A"):
+                readable = False
             keys.append(
-                ReportedKey(
-                    active=(record.get(f"{slot}_active") or "").lower() == "true",
-                    created=created,
-                    last_used=_timestamp(record.get(f"{slot}_last_used_date")),
+                KeySlot(
+                    slot=slot,
+                    active=(record.get(f"access_key_{slot}_active") or "").lower() == "true",
+                    last_rotated=created,
+                    last_used=_timestamp(record.get(f"access_key_{slot}_last_used_date")),
                 )
             )
-        if readable:
-            rows[name] = ReportRow(user_name=name, arn=record.get("arn") or "", keys=tuple(keys))
+        rows.append(
+            CredentialRow(
+                user=name,
+                arn=record.get("arn") or "",
+                created=_timestamp(record.get("user_creation_time")),
+                password_enabled=(record.get("password_enabled") or "").lower() == "true",
+                password_last_used=_timestamp(record.get("password_last_used")),
+                password_last_changed=_timestamp(record.get("password_last_changed")),
+                keys=tuple(keys),
+                readable=readable,
+            )
+        )
     when = generated.replace(tzinfo=UTC) if generated.tzinfo is None else generated.astimezone(UTC)
-    return CredentialReport(generated=when, rows=rows)
+    return CredentialReport(generated=when, rows=tuple(rows))
 
 
 def fetch_report(

@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from key_lifecycle.gateways.credential_report import CredentialReport, fetch_report
+from key_lifecycle.gateways.credential_report import fetch_report
 from key_lifecycle.gateways.errors import AwsError, call, paginate
+from key_lifecycle.models.credential_report import CredentialReport
 from key_lifecycle.models.snapshot import AccessKeyState, UserState
 
 BULK_PAGE_SIZE = 1000

@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from key_lifecycle.gateways.credential_report import CredentialReport
 from key_lifecycle.models.constants import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
@@ -17,6 +16,7 @@ from key_lifecycle.models.constants import (
     STAGE_PENDING,
     KeyStatus,
 )
+from key_lifecycle.models.credential_report import CredentialReport
 from key_lifecycle.models.dates import as_utc, parse_timestamp
 from key_lifecycle.models.managed import is_managed
 from key_lifecycle.models.settings import Settings
@@ -124,7 +124,7 @@ def keys_from_report(
     """
     if report is None:
         return None
-    row = report.rows.get(user.user_name)
+    row = report.user_row(user.user_name)
     if row is None or (row.arn and row.arn != user.arn) or as_utc(user.create_date) > report.generated:
         return None
     if any(tag in user.tags for tag in IN_FLIGHT_TAGS):
@@ -142,21 +142,22 @@ def keys_from_report(
             if prefix == CURRENT_SINCE_TAG_PREFIX:
                 became_current[tag[len(prefix) :]] = when
     stored = {version.access_key_id for version in secret.versions} if secret is not None else set()
-    if len(became_current) != len(row.keys) or not set(became_current) <= stored:
+    held = row.held_keys
+    if len(became_current) != len(held) or not set(became_current) <= stored:
         return None
     ids = sorted(became_current, key=lambda akid: became_current[akid])
-    slots = sorted(row.keys, key=lambda slot: slot.created)
-    if len({slot.created for slot in slots}) != len(slots) or len(set(became_current.values())) != len(ids):
+    slots = sorted(held, key=lambda slot: slot.last_rotated or report.generated)
+    if len({slot.last_rotated for slot in slots}) != len(slots) or len(set(became_current.values())) != len(ids):
         return None
     keys = []
     for akid, slot in zip(ids, slots, strict=True):
-        if slot.created > became_current[akid] + _CLOCK_SLACK:
+        if slot.last_rotated is None or slot.last_rotated > became_current[akid] + _CLOCK_SLACK:
             return None
         keys.append(
             AccessKeyState(
                 access_key_id=akid,
                 status=KeyStatus.ACTIVE if slot.active else KeyStatus.INACTIVE,
-                create_date=slot.created,
+                create_date=slot.last_rotated,
                 last_used_date=_seconds(slot.last_used),
             )
         )

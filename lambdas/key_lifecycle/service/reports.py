@@ -6,9 +6,10 @@ from datetime import datetime
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from key_lifecycle.domain.audit import UserPolicies, audit_account, parse_credential_report
+from key_lifecycle.domain.audit import UserPolicies, audit_account
 from key_lifecycle.domain.inventory import build_inventory
 from key_lifecycle.gateways.aws import Aws
+from key_lifecycle.gateways.errors import AwsError
 from key_lifecycle.gateways.snapshot import read_snapshot
 from key_lifecycle.models.constants import AUDIT_CODE_PREFIX, AUDIT_DETAIL_TYPE, PostureMetric
 from key_lifecycle.models.report import Report, Warning
@@ -21,14 +22,17 @@ AUDIT_EVENT_FINDINGS = 100  # an event holds at most 256 KB; the full list is in
 
 def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:
     """The posture audit as a report: each finding is also a warning (so it is notified), counts as metrics."""
-    rows = parse_credential_report(aws.posture.credential_report())
+    credentials = aws.iam.credential_report(now)
+    if credentials is None:
+        # IAM did not finish generating one in time: the audit fails visibly and the next one tries again.
+        raise AwsError("GetCredentialReport", "ReportInProgress")
     snapshot = read_snapshot(aws, settings, with_last_used=False)
     policies = {
         name: UserPolicies(attached=attached, inline=inline)
         for name, (attached, inline) in aws.posture.user_policies().items()
     }
     result = audit_account(
-        rows,
+        credentials.rows,
         list(snapshot.users),
         policies,
         root_keys_present=aws.posture.root_access_keys_present(),
