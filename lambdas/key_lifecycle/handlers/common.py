@@ -18,12 +18,10 @@ from key_lifecycle.models.events import CreateUserEvent, EventValidationError
 from key_lifecycle.models.report import ActionStatus, Plan, Report
 from key_lifecycle.models.settings import Settings, SettingsError
 from key_lifecycle.models.snapshot import AccountSnapshot
-from key_lifecycle.observability import log_report, logger, metric_counts, record_metrics, use_structured_logging
+from key_lifecycle.observability import log_report, logger, metric_counts, record_metrics
 from key_lifecycle.service.budget import UNLIMITED, Budget
 from key_lifecycle.service.confirm import ReadMode, apply_in_parallel, plan_confirmed
 from key_lifecycle.service.runner import Runner, RunOutcome
-
-use_structured_logging()
 
 # How runs over every user read the account: "bulk" (a handful of calls, then per-user confirmation of the users
 # a plan touches) or "scan" (every user read one by one; kept for the benchmark's side-by-side comparison).
