@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from key_lifecycle.domain.planner import plan_cleanup
 from key_lifecycle.gateways import read_snapshot
@@ -12,9 +14,6 @@ from key_lifecycle.models.events import CleanupEvent, parse_cleanup_event
 from key_lifecycle.models.report import ActionKind
 from key_lifecycle.observability import logger, metrics, tracer
 from key_lifecycle.service.confirm import forewarned_users
-
-if TYPE_CHECKING:  # the typing module costs cold-start time and is needed by type checkers only
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 FUNCTION = "cleanup_users"
 

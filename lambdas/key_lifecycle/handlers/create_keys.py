@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from key_lifecycle.domain.planner import expiry_for, plan_create_user, plan_reconcile
 from key_lifecycle.domain.rules import classify_keys
@@ -23,9 +25,6 @@ from key_lifecycle.models.report import Report
 from key_lifecycle.models.snapshot import AccountSnapshot
 from key_lifecycle.observability import logger, metrics, tracer
 from key_lifecycle.service.runner import RunOutcome
-
-if TYPE_CHECKING:  # the typing module costs cold-start time and is needed by type checkers only
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 FUNCTION = "create_keys"
 

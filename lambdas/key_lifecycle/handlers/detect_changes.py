@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from key_lifecycle.domain.classify import Classification, classify, target_user_name
 from key_lifecycle.domain.rules import classify_keys
 from key_lifecycle.gateways import AwsError
@@ -17,9 +19,7 @@ from key_lifecycle.models.report import Action, ActionKind, ActionStatus, Report
 from key_lifecycle.models.snapshot import AccessKeyState, SecretState, SecretVersionState, UserState
 from key_lifecycle.observability import logger, metrics, tracer
 
-if TYPE_CHECKING:  # the typing module costs cold-start time and is needed by type checkers only
-    from aws_lambda_powertools.utilities.typing import LambdaContext
-
+if TYPE_CHECKING:
     from key_lifecycle.gateways.aws import Aws
     from key_lifecycle.models.settings import Settings
 

@@ -11,6 +11,9 @@ from typing import TYPE_CHECKING, Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from key_lifecycle.domain.announce import run_events
+from key_lifecycle.domain.audit import UserPolicies, audit_account, parse_credential_report
+from key_lifecycle.domain.forewarn import Forewarning, plan_forewarnings
+from key_lifecycle.domain.inventory import build_inventory
 from key_lifecycle.gateways import AwsError, read_snapshot
 from key_lifecycle.models.constants import AUDIT_CODE_PREFIX, AUDIT_DETAIL_TYPE, FOREWARN_CODE_PREFIX, PostureMetric
 from key_lifecycle.models.report import Report, Warning
@@ -19,7 +22,6 @@ from key_lifecycle.models.snapshot import AccountSnapshot
 from key_lifecycle.observability import logger, metrics
 
 if TYPE_CHECKING:
-    from key_lifecycle.domain.forewarn import Forewarning
     from key_lifecycle.gateways.aws import Aws
 
 AUDIT_EVENT_FINDINGS = 100  # an event holds at most 256 KB; the full list is in the report and the notification
@@ -57,9 +59,6 @@ def send_forewarnings(
     skip_users: set[str],
 ) -> list[Forewarning]:
     """Warn each owner of what is due within a window, once: notify and publish, then record it on the user."""
-    # Imported here: only the cleanup function warns, so the other functions' cold starts skip it.
-    from key_lifecycle.domain.forewarn import plan_forewarnings
-
     plan = plan_forewarnings(snapshot, now, settings)
     due = [w for w in plan.warnings if w.user_name.lower() not in skip_users]
     for warning in due:
@@ -117,9 +116,6 @@ def send_forewarnings(
 
 def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:
     """The posture audit as a report: each finding is also a warning (so it is notified), counts as metrics."""
-    # Imported here: only manual and weekly audit requests need it, so the scheduled runs' cold start skips it.
-    from key_lifecycle.domain.audit import UserPolicies, audit_account, parse_credential_report
-
     rows = parse_credential_report(aws.posture.credential_report())
     snapshot = read_snapshot(aws, settings, with_last_used=False)
     policies = {
@@ -152,7 +148,5 @@ def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> 
 
 
 def inventory_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:
-    from key_lifecycle.domain.inventory import build_inventory  # manual requests only: off the cold path
-
     snapshot = read_snapshot(aws, settings)
     return Report(function=function, dry_run=False, inventory=build_inventory(snapshot, now, settings))

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from key_lifecycle.domain.planner import plan_rotation
 from key_lifecycle.gateways import read_snapshot
 from key_lifecycle.handlers.common import Context, Decision, execute, handle, read_and_plan
 from key_lifecycle.models.events import RotateEvent, parse_rotate_event
 from key_lifecycle.observability import logger, metrics, tracer
-
-if TYPE_CHECKING:  # the typing module costs cold-start time and is needed by type checkers only
-    from aws_lambda_powertools.utilities.typing import LambdaContext
 
 FUNCTION = "rotate_keys"
 
