@@ -1,18 +1,16 @@
 """Runs the three scheduled functions over seeded moto accounts in bulk and scan mode, counts AWS calls by
-operation, times them, measures each handler's cold import and first invocation in fresh interpreters, and writes
+operation, times them, measures each scheduled function's first invocation in a fresh interpreter, and writes
 bench-out/results.json and bench-out/results.md. Usage: python -m bench.run [--sizes 100,1000,5000]"""
 
 from __future__ import annotations
 
 import argparse
-import compileall
 import contextlib
 import importlib
 import io
 import json
 import os
 import random
-import shutil
 import statistics
 import subprocess
 import sys
@@ -327,11 +325,9 @@ def _phase(name: str) -> Iterator[None]:
         PHASES[name] += time.perf_counter() - started
 
 
-# Cold start ---------------------------------------------------------------------------------------------------
+# First invocation ---------------------------------------------------------------------------------------------
 
 SCHEDULED_EVENTS = {"create_keys": {"action": "reconcile"}, "rotate_keys": {}, "cleanup_users": {}}
-HANDLERS = (*SCHEDULED_EVENTS, "detect_changes")
-TRACED_ROTATE = "rotate_keys, X-Ray tracing on"
 BARE_HANDLER = """import boto3
 
 _iam = None
@@ -343,17 +339,9 @@ def lambda_handler(event, context):
         _iam = boto3.client("iam")
     return _iam.list_users(MaxItems=1)["IsTruncated"]
 """
-
-# The same few lines time both sides: a fresh interpreter, `import boto3` timed first (every handler imports it,
-# so this only orders the work), then the module; wall and CPU time of each part.
-_IMPORT_TIMER = (
-    "import sys, time, importlib; sys.path.insert(0, {path!r}); c = time.process_time(); t = time.perf_counter(); "
-    "import boto3; tb, cb = time.perf_counter() - t, time.process_time() - c; importlib.import_module({module!r}); "
-    "print(time.perf_counter() - t, time.process_time() - c, tb, cb)"
-)
-# A cold start as Lambda runs it: import (init), then the first invocation, then a warm one for comparison.
+# A cold start as Lambda runs it: import (init), then the first invocation, then a warm one for comparison. The
+# functions' package is the installed one; the bare handler is a module in the interpreter's working directory.
 _INVOKER = """import json, sys, time
-sys.path.insert(0, {path!r})
 class Context:
     function_name = "bench"
     memory_limit_in_mb = 256
@@ -378,19 +366,7 @@ print("BENCH-RESULT " + json.dumps({{"import": t1 - t0, "first": t2 - t1, "warm"
 class _Case:
     label: str
     module: str
-    path: Path
     env: dict[str, str]
-
-
-def _asset(root: Path) -> tuple[Path, Path]:
-    """The Lambda asset twice: with bytecode compiled ahead (as the installed boto3 and the Powertools layer
-    ship), and as .py sources only; both with the bare boto3 handler beside the functions."""
-    compiled, source = root / "compiled", root / "source"
-    for target in (compiled, source):
-        shutil.copytree(ROOT / "lambdas", target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-        (target / "bare_boto3_handler.py").write_text(BARE_HANDLER)
-    compileall.compile_dir(compiled, quiet=1)
-    return compiled, source
 
 
 def _base_env() -> dict[str, str]:
@@ -398,14 +374,14 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if k not in drop}
 
 
-def _run(case: _Case, script: str) -> str:
+def _run(case: _Case, script: str, cwd: Path) -> str:
     out = subprocess.run(  # noqa: S603 - our own interpreter and a fixed script
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         check=True,
         env=case.env,
-        cwd=str(ROOT),
+        cwd=str(cwd),
         timeout=300,
     )
     return out.stdout
@@ -422,58 +398,11 @@ def _interleaved(cases: list[_Case], runs: int, sample: Any) -> dict[str, list[A
     return samples
 
 
-def cold_start(runs: int = 15) -> list[dict[str, Any]]:
-    """Import time of each handler module against a handler that only imports boto3, in `runs` fresh interpreters
-    each (interleaved rounds). Two ratios: medians of separate interpreters (the bare handler's and the
-    module's), and the median, over the module's interpreters, of its import time over the `import boto3` part
-    of the same import, which a busy machine slows alike, so it varies far less. The target is checked on the
-    second, with bytecode compiled ahead; the rows 'from .py sources' add compiling the project's modules at
-    import (a deployment package without .pyc files)."""
-    env = _base_env()
-    with tempfile.TemporaryDirectory() as tmp:
-        compiled, source = _asset(Path(tmp))
-        cases = [_Case("bare boto3 handler", "bare_boto3_handler", compiled, env)]
-        cases += [_Case(f"handlers.{name}", f"key_lifecycle.handlers.{name}", compiled, env) for name in HANDLERS]
-        traced = {**env, "LAMBDA_TASK_ROOT": str(compiled), "POWERTOOLS_TRACE_DISABLED": "false"}
-        cases.append(_Case(f"handlers.{TRACED_ROTATE}", "key_lifecycle.handlers.rotate_keys", compiled, traced))
-        no_bytecode = {**env, "PYTHONDONTWRITEBYTECODE": "1"}
-        cases += [
-            _Case(f"handlers.{name}, from .py sources", f"key_lifecycle.handlers.{name}", source, no_bytecode)
-            for name in SCHEDULED_EVENTS
-        ]
-
-        def sample(case: _Case) -> tuple[float, ...]:
-            out = _run(case, _IMPORT_TIMER.format(path=str(case.path), module=case.module))
-            return tuple(float(value) for value in out.split()[-4:])
-
-        samples = _interleaved(cases, runs, sample)
-    bare = samples["bare boto3 handler"]
-    bare_wall, bare_cpu = statistics.median(s[0] for s in bare), statistics.median(s[1] for s in bare)
-    rows = []
-    for case in cases:
-        got = samples[case.label]
-        wall, cpu = statistics.median(s[0] for s in got), statistics.median(s[1] for s in got)
-        rows.append(
-            {
-                "module": case.label,
-                "seconds": round(wall, 3),
-                "ratio": round(wall / bare_wall, 2),
-                "same_interpreter_ratio": round(statistics.median(s[0] / s[2] for s in got), 2),
-                "cpu_seconds": round(cpu, 3),
-                "cpu_ratio": round(cpu / bare_cpu, 2),
-                "same_interpreter_cpu_ratio": round(statistics.median(s[1] / s[3] for s in got), 2),
-                "target": case.label in {f"handlers.{name}" for name in HANDLERS},
-                "wall_samples": [round(s[0], 3) for s in got],
-            }
-        )
-    return rows
-
-
 def first_invocations(runs: int = 5, users: int = 100) -> list[dict[str, Any]]:
     """Each scheduled function's cold start as Lambda runs it, in a fresh interpreter holding nothing but the
     function: import, first invocation, and a second (warm) one, against a steady-state account of `users`
     managed users served by moto in a process of its own on 127.0.0.1. What the first invocation costs over the
-    warm one is its clients' creation and anything imported on first use, so a lazy import shows up here."""
+    warm one is its clients' creation and anything imported on first use."""
     emulator = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "bench.emulator", "--users", str(users)],
         stdin=subprocess.PIPE,
@@ -493,24 +422,14 @@ def first_invocations(runs: int = 5, users: int = 100) -> list[dict[str, Any]]:
             "POWERTOOLS_METRICS_NAMESPACE": "Bench",
         }
         with tempfile.TemporaryDirectory() as tmp:
-            compiled, _ = _asset(Path(tmp))
-            cases = [_Case("bare boto3 handler (one IAM call)", "bare_boto3_handler", compiled, env)]
-            cases += [_Case(name, f"key_lifecycle.handlers.{name}", compiled, env) for name in SCHEDULED_EVENTS]
-            # As deployed (active tracing): the Tracer is built, and the X-Ray SDK imported, on first use. Its
-            # segments go to the default daemon address on this machine, where nothing listens.
-            traced = {
-                **env,
-                "LAMBDA_TASK_ROOT": str(compiled),
-                "POWERTOOLS_TRACE_DISABLED": "false",
-                "_X_AMZN_TRACE_ID": "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1",
-                "AWS_XRAY_DAEMON_ADDRESS": "127.0.0.1:2000",
-            }
-            cases.append(_Case(TRACED_ROTATE, "key_lifecycle.handlers.rotate_keys", compiled, traced))
+            (Path(tmp) / "bare_boto3_handler.py").write_text(BARE_HANDLER)
+            cases = [_Case("bare boto3 handler (one IAM call)", "bare_boto3_handler", env)]
+            cases += [_Case(name, f"key_lifecycle.handlers.{name}", env) for name in SCHEDULED_EVENTS]
             events = {case.label: json.dumps(SCHEDULED_EVENTS.get(case.module.split(".")[-1], {})) for case in cases}
 
             def sample(case: _Case) -> dict[str, Any]:
-                script = _INVOKER.format(path=str(case.path), module=case.module, event=events[case.label])
-                line = next(ln for ln in _run(case, script).splitlines() if ln.startswith("BENCH-RESULT "))
+                script = _INVOKER.format(module=case.module, event=events[case.label])
+                line = next(ln for ln in _run(case, script, Path(tmp)).splitlines() if ln.startswith("BENCH-RESULT "))
                 result: dict[str, Any] = json.loads(line.split(" ", 1)[1])
                 return result
 
@@ -546,7 +465,7 @@ def _top(calls: dict[str, int], limit: int = 4) -> str:
     return ", ".join(f"{op.split(':', 1)[1]} {n}" for op, n in ranked)
 
 
-def markdown(rows: list[Row], cold: list[dict[str, Any]], first: list[dict[str, Any]]) -> str:
+def markdown(rows: list[Row], first: list[dict[str, Any]]) -> str:
     lines = [
         "| users | function | state | mode | IAM reads | IAM writes | other calls | top operations | wall s | "
         "with 50 ms/call s | peak MiB (traced) | peak RSS growth MiB |",
@@ -562,17 +481,6 @@ def markdown(rows: list[Row], cold: list[dict[str, Any]], first: list[dict[str, 
         )
     lines += [
         "",
-        "| cold import | wall s (median) | ratio to bare boto3, separate interpreters | "
-        "ratio to its own `import boto3` part | CPU s (median) | CPU ratios (separate / own) |",
-        "|---|---:|---:|---:|---:|---:|",
-    ]
-    lines += [
-        f"| {c['module']} | {c['seconds']} | {c['ratio']} | {c['same_interpreter_ratio']} | {c['cpu_seconds']} | "
-        f"{c['cpu_ratio']} / {c['same_interpreter_cpu_ratio']} |"
-        for c in cold
-    ]
-    lines += [
-        "",
         "| first invocation | import s | first invocation s | warm invocation s | first - warm s | "
         "modules first imported | of which not botocore/boto3/urllib3 |",
         "|---|---:|---:|---:|---:|---:|---|",
@@ -586,7 +494,7 @@ def markdown(rows: list[Row], cold: list[dict[str, Any]], first: list[dict[str, 
     return "\n".join(lines) + "\n"
 
 
-def targets(rows: list[Row], cold: list[dict[str, Any]]) -> list[str]:
+def targets(rows: list[Row]) -> list[str]:
     """The issue's targets, checked against the figures."""
     out = []
     largest = max(r.users for r in rows)
@@ -607,17 +515,10 @@ def targets(rows: list[Row], cold: list[dict[str, Any]]) -> list[str]:
                 f"{'met' if bulk.iam_reads <= 10 else 'MISSED'}); {scanned} {scan.iam_reads}, {ratio:.0f}x fewer "
                 f"(target >= 500x: {'met' if ratio >= 500 else 'MISSED'}); with 50 ms/call {bulk.latency_seconds} s"
             )
-    for c in cold:
-        if c["target"]:
-            ratio = c["same_interpreter_ratio"]
-            out.append(
-                f"{c['module']} cold import {ratio}x its `import boto3` part, {c['ratio']}x the bare boto3 handler in "
-                f"separate interpreters (target <= 1.5x: {'met' if ratio <= 1.5 else 'MISSED'})"
-            )
     return out
 
 
-def notes(scanned: list[int], cold_runs: int, first_runs: int, first_users: int) -> str:
+def notes(scanned: list[int], first_runs: int, first_users: int) -> str:
     return (
         "\nNotes: moto in process with IAM paging and a credential report as AWS serves them "
         "(local_account/emulator/paging.py); users seeded through moto's backend objects; one unmanaged user per "
@@ -632,18 +533,10 @@ def notes(scanned: list[int], cold_runs: int, first_runs: int, first_users: int)
         "VmHWM; includes moto's side; 0 when freed memory was reused). "
         f"'scan (extrapolated)': the per-user scan was run up to {max(scanned, default=0)} users; larger sizes extend "
         "its calls and wall time linearly from the two largest measured sizes. "
-        f"Cold import: median of {cold_runs} fresh interpreters per row, the rows measured in interleaved rounds "
-        "(each round in a shuffled order) so that load on a shared machine falls on all of them alike; the same few "
-        "lines time every row: `import boto3`, then the module (the handler, or the bare boto3 handler). Two "
-        "ratios: the medians of separate interpreters, and the median over one module's interpreters of its whole "
-        "import over that interpreter's `import boto3` part, which load slows alike, so it scatters far less; the "
-        "target is checked on the second, with bytecode compiled ahead (as boto3 and the Powertools layer ship); "
-        "'from .py sources' adds compiling the project's modules at import, as when the deployment package holds "
-        f"no .pyc files. First invocation: median of {first_runs} fresh interpreters per function against a "
+        f"First invocation: median of {first_runs} fresh interpreters per function against a "
         f"steady-state account of {first_users} managed users served by moto in another process on 127.0.0.1: "
         "import, the first scheduled invocation, then a second one; 'first - warm' is the clients' creation plus "
-        "whatever is imported on first use ('X-Ray tracing on': as deployed, the Tracer and the X-Ray SDK load "
-        "there).\n"
+        "whatever is imported on first use.\n"
     )
 
 
@@ -651,7 +544,6 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", default="100,1000,5000")
     parser.add_argument("--out", default=str(ROOT / "bench-out"))
-    parser.add_argument("--cold-runs", type=int, default=15)
     parser.add_argument("--first-runs", type=int, default=5)
     parser.add_argument("--first-users", type=int, default=100)
     parser.add_argument(
@@ -661,14 +553,6 @@ def main() -> None:
     started = time.perf_counter()
     _environment()
     # Measured first, in fresh interpreters, before this process holds thousands of users.
-    with _phase("cold import"):
-        cold = cold_start(args.cold_runs)
-    for c in cold:
-        print(
-            f"cold import {c['module']:<45} {c['seconds']:.3f}s {c['ratio']}x, own boto3 part "
-            f"{c['same_interpreter_ratio']}x",
-            flush=True,
-        )
     with _phase("first invocation"):
         first = first_invocations(args.first_runs, args.first_users)
     for f in first:
@@ -683,7 +567,7 @@ def main() -> None:
     _fast_moto_dispatch()
     _fast_moto_secrets()
     for function in FUNCTIONS:
-        # Module imports are the cold-start figures above; the runs measure invocations.
+        # Imported ahead: the runs measure invocations (the first invocations above include the imports).
         importlib.import_module(f"key_lifecycle.handlers.{function}")
     rows: list[Row] = []
     sizes = [int(size) for size in args.sizes.split(",")]
@@ -713,14 +597,13 @@ def main() -> None:
     rows.sort(key=lambda r: (r.users, order[r.function], order[r.state], order[r.mode]))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    checks = targets(rows, cold)
+    checks = targets(rows)
     PHASES["total"] = time.perf_counter() - started
     phases = {name: round(seconds, 1) for name, seconds in PHASES.items()}
     (out / "results.json").write_text(
         json.dumps(
             {
                 "rows": [asdict(r) for r in rows],
-                "cold_start": cold,
                 "first_invocation": first,
                 "targets": checks,
                 "bench_seconds": phases,
@@ -730,8 +613,8 @@ def main() -> None:
         )
     )
     text = (
-        markdown(rows, cold, first)
-        + notes(scanned, args.cold_runs, args.first_runs, args.first_users)
+        markdown(rows, first)
+        + notes(scanned, args.first_runs, args.first_users)
         + "\n"
         + "\n".join(f"- {line}" for line in checks)
         + "\n\nBenchmark time by phase (s; seeding and traced repeats are part of the runs): "

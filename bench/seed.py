@@ -43,7 +43,7 @@ def seed_user(name: str, settings: Settings, now: datetime, due: Due = "none") -
     key_age = timedelta(days=100 if due == "rotate" else 30)
     expires = now - timedelta(days=1) if due == "cleanup" else now + timedelta(days=300)
     tags = {
-        MANAGED_BY_TAG: settings.managed_by,
+        MANAGED_BY_TAG: settings.managed_by_tag_value,
         OWNER_TAG: "team@example.com",
         EXPIRES_AT_TAG: format_timestamp(expires),
     }
@@ -67,7 +67,7 @@ def seed_user(name: str, settings: Settings, now: datetime, due: Due = "none") -
         secret_string=json.dumps(record),
         secret_binary=None,
         description=None,
-        tags=[{"Key": MANAGED_BY_TAG, "Value": settings.managed_by}],
+        tags=[{"Key": MANAGED_BY_TAG, "Value": settings.managed_by_tag_value}],
         kms_key_id=None,
         client_request_token=f"{key.access_key_id}-{uuid4().hex}",
         replica_regions=[],

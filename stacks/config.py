@@ -31,9 +31,6 @@ RETIRED_SETTINGS = {
     "powertools_layer_version": "no longer used: the Powertools layer is the release pinned in requirements-dev.txt "
     "(aws-lambda-powertools==X.Y.Z), its ARN resolved at deploy from Powertools' public SSM parameter; remove the key",
 }
-# Optional settings the stack can provide: passed to the functions only once the engine's settings
-# model declares them, so the stack never sets an environment variable the functions do not read.
-OPTIONAL_SETTINGS = frozenset({"secret_kms_key_id"})
 
 # CloudWatch Logs accepts only these retention periods.
 LOG_RETENTION_DAYS = frozenset(
@@ -68,24 +65,24 @@ _RATE_RE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|ho
 _CRON_RE = re.compile(r"^cron\(\S+( \S+){5}\)$")
 _AT_RE = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
 
-# Context key → engine settings field, for the settings both the stack and the functions validate.
-_ENGINE_FIELDS: dict[str, str] = {
-    "managed_user_path": "managed_user_path",
-    "managed_by_tag_value": "managed_by",
-    "secret_prefix": "secret_prefix",
-    "default_ttl_days": "default_ttl_days",
-    "max_ttl_days": "max_ttl_days",
-    "rotate_after_days": "rotate_after_days",
-    "deactivate_after_days": "deactivate_after_days",
-    "delete_after_days": "delete_after_days",
-    "max_key_age_days": "max_key_age_days",
-    "stale_after_days": "stale_after_days",
-    "secret_recovery_days": "secret_recovery_days",
-    "verify_timeout_seconds": "verify_timeout_seconds",
-    "dry_run": "dry_run",
-    "out_of_band_key_response": "out_of_band_key_response",
-    "forewarn_days": "forewarn_days",
-}
+# The context keys that are also the engine's settings (same names: the settings model's field names).
+ENGINE_SETTINGS = (
+    "managed_user_path",
+    "managed_by_tag_value",
+    "secret_prefix",
+    "default_ttl_days",
+    "max_ttl_days",
+    "rotate_after_days",
+    "deactivate_after_days",
+    "delete_after_days",
+    "max_key_age_days",
+    "stale_after_days",
+    "secret_recovery_days",
+    "verify_timeout_seconds",
+    "dry_run",
+    "out_of_band_key_response",
+    "forewarn_days",
+)
 
 
 class ConfigError(ValueError):
@@ -266,7 +263,7 @@ class LifecycleConfig(BaseModel):
 
     def engine_settings(self) -> dict[str, Any]:
         """The engine's settings fields this config sets (the stack adds the resource ARNs and names)."""
-        return {field: getattr(self, key) for key, field in _ENGINE_FIELDS.items()}
+        return {key: getattr(self, key) for key in ENGINE_SETTINGS}
 
 
 def _reader_parts(arn: str) -> tuple[str, str]:
@@ -303,14 +300,10 @@ def load_config(context: Mapping[str, Any]) -> LifecycleConfig:
 
 def settings_environment(settings: Mapping[str, str]) -> dict[str, str]:
     """Engine settings fields → the functions' environment, with the variable names the engine reads."""
-    by_field = {field: name for name, field in ENVIRONMENT.items()}
-    environment: dict[str, str] = {}
-    for field, value in settings.items():
-        if field in by_field:
-            environment[by_field[field]] = value
-        elif field not in OPTIONAL_SETTINGS:
-            raise ConfigError(f"the functions' settings model has no field {field!r} (lambdas/models/settings.py)")
-    return environment
+    unknown = sorted(set(settings) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(f"the functions' settings model has no field {unknown[0]!r} (models/settings.py)")
+    return {name: settings[field] for name, field in ENVIRONMENT.items() if field in settings}
 
 
 def _describe(exc: ValidationError, values: Mapping[str, Any]) -> str:
@@ -367,14 +360,11 @@ def _check_against_engine(config: LifecycleConfig) -> None:
     try:
         Settings.model_validate(config.engine_settings())
     except ValidationError as exc:
-        key_of = {field: key for key, field in _ENGINE_FIELDS.items()}
-        env_to_key = {name: key_of.get(field, field) for name, field in ENVIRONMENT.items()}
         problems = []
         for error in exc.errors(include_url=False):
-            loc = str(error["loc"][0]) if error["loc"] else ""
             message = _friendly(error)
-            for name, key in env_to_key.items():
-                message = message.replace(name, f'"{key}"')
-            where = f' "{key_of[loc]}"' if loc in key_of else ""
+            for name, field in ENVIRONMENT.items():  # a rule across settings names them by variable
+                message = message.replace(name, f'"{field}"')
+            where = f' "{error["loc"][0]}"' if error["loc"] else ""
             problems.append(f"cdk.json context{where}: {message}")
         raise ConfigError("\n".join(problems)) from None

@@ -89,7 +89,7 @@ class IamKeyLifecycleStack(Stack):
             "Functions",
             permissions=PermissionScope(
                 managed_user_path=config.managed_user_path,
-                managed_by=config.managed_by_tag_value,
+                managed_by_tag_value=config.managed_by_tag_value,
                 secret_prefix=config.secret_prefix,
                 boundary_arn=guardrails.boundary.managed_policy_arn,
                 group_arn=guardrails.group.group_arn,

@@ -55,7 +55,7 @@ class PermissionScope:
     """What the functions' permissions are scoped to: one path, one prefix, one group, one boundary, two keys."""
 
     managed_user_path: str
-    managed_by: str
+    managed_by_tag_value: str
     secret_prefix: str
     boundary_arn: str
     group_arn: str
@@ -105,7 +105,7 @@ class PermissionScope:
 
     @property
     def managed_only(self) -> dict[str, dict[str, str]]:
-        return {"StringEquals": {f"iam:ResourceTag/{MANAGED_BY_TAG}": self.managed_by}}
+        return {"StringEquals": {f"iam:ResourceTag/{MANAGED_BY_TAG}": self.managed_by_tag_value}}
 
 
 def _via(service: str) -> dict[str, dict[str, str]]:
@@ -187,7 +187,7 @@ def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
             {
                 "StringEquals": {
                     "iam:PermissionsBoundary": scope.boundary_arn,
-                    f"aws:RequestTag/{MANAGED_BY_TAG}": scope.managed_by,
+                    f"aws:RequestTag/{MANAGED_BY_TAG}": scope.managed_by_tag_value,
                 },
                 "ForAllValues:StringLike": {"aws:TagKeys": list(WRITABLE_TAG_KEYS)},
             },
@@ -206,7 +206,7 @@ def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
             {
                 "ForAllValues:StringLike": {"aws:TagKeys": list(WRITABLE_TAG_KEYS)},
                 "StringEquals": {
-                    f"aws:RequestTag/{MANAGED_BY_TAG}": scope.managed_by,
+                    f"aws:RequestTag/{MANAGED_BY_TAG}": scope.managed_by_tag_value,
                     f"aws:RequestTag/{PROVISIONING_TAG}": "true",
                 },
                 "Null": {f"iam:ResourceTag/{MANAGED_BY_TAG}": "true"},
@@ -245,7 +245,7 @@ def create_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
             {
                 "StringEquals": {
                     f"iam:ResourceTag/{PROVISIONING_TAG}": "true",
-                    f"iam:ResourceTag/{MANAGED_BY_TAG}": scope.managed_by,
+                    f"iam:ResourceTag/{MANAGED_BY_TAG}": scope.managed_by_tag_value,
                 }
             },
         ),

@@ -107,12 +107,9 @@ def test_function_environment_is_exactly_the_engine_settings_plus_powertools(def
     assert env["NOTIFICATION_TOPIC_ARN"] == default_synth.ref("AWS::SNS::Topic", "NotificationsTopic")
 
 
-def test_functions_receive_the_secrets_key_once_the_settings_read_it(default_synth: Synth) -> None:
-    name = next((name for name, field in ENVIRONMENT.items() if field == "secret_kms_key_id"), None)
-    if name is None:
-        pytest.skip("the functions' settings have no secret_kms_key_id yet: secrets use the aws/secretsmanager key")
+def test_functions_receive_the_secrets_key(default_synth: Synth) -> None:
     env = render(function(default_synth, "create_keys")["Environment"]["Variables"])
-    assert env[name] == default_synth.arn("AWS::KMS::Key", "SecretsEncryptionKey")
+    assert env["SECRET_KMS_KEY_ID"] == default_synth.arn("AWS::KMS::Key", "SecretsEncryptionKey")
 
 
 def test_context_reaches_functions_and_logs(variant_synth: Synth) -> None:

@@ -29,7 +29,7 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
     handler.setFormatter(logger.registered_formatter)
     logger.addHandler(handler)
     logger.setLevel(logging.DEBUG)
-    runner_log = logging.getLogger("key_lifecycle.service.runner")  # JSON-formatted by Powertools, not propagated
+    runner_log = logging.getLogger("key_lifecycle.service.runner")  # the runner's own records, in this format too
     runner_log.addHandler(handler)
     results = []
     try:

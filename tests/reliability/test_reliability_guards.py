@@ -5,6 +5,9 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -199,22 +202,27 @@ def test_garbled_dates_on_managed_users_are_reported_never_a_reason_to_delete(wo
 # No secret leaks under DEBUG --------------------------------------------------------------------------------
 
 
-def test_library_loggers_stay_pinned_whatever_sets_debug_later() -> None:
-    # Given DEBUG requested everywhere after import, the way an operator or a test might
-    boto3.set_stream_logger("", logging.DEBUG)
-    boto3.set_stream_logger("botocore", logging.DEBUG)
-    logging.getLogger("botocore.endpoint").setLevel(logging.DEBUG)
-    logging.basicConfig(level=logging.DEBUG)
-    try:
-        # Then no botocore logger emits below WARNING
-        for name in ("botocore", "botocore.endpoint", "botocore.parsers", "boto3", "urllib3.connectionpool"):
-            assert not logging.getLogger(name).isEnabledFor(logging.INFO), name
-    finally:
-        logging.getLogger().setLevel(logging.WARNING)
-        for handler in list(logging.getLogger().handlers) + list(logging.getLogger("botocore").handlers):
-            if isinstance(handler, logging.StreamHandler) and handler.__class__ is logging.StreamHandler:
-                logging.getLogger().removeHandler(handler)
-                logging.getLogger("botocore").removeHandler(handler)
+COLD_START_AT_DEBUG = """
+import json, logging
+logging.basicConfig(level=logging.DEBUG)  # the root logger at the Lambda's application log level, DEBUG
+import key_lifecycle.handlers.rotate_keys
+from key_lifecycle.observability import logger
+names = ["botocore", "botocore.endpoint", "botocore.parsers", "boto3", "urllib3.connectionpool", "s3transfer"]
+verbose = [name for name in names if logging.getLogger(name).isEnabledFor(logging.INFO)]
+print(json.dumps({"debug": logger.log_level, "below_warning": verbose}))
+"""
+
+
+def test_a_cold_start_at_debug_leaves_the_aws_libraries_at_warning() -> None:
+    # Given a function configured for DEBUG everywhere: Powertools, the Lambda log level and the root logger
+    env = {**os.environ, "POWERTOOLS_LOG_LEVEL": "DEBUG", "LOG_LEVEL": "DEBUG", "AWS_LAMBDA_LOG_LEVEL": "DEBUG"}
+    # When a handler module is imported in a fresh interpreter, as a cold start does
+    done = subprocess.run(
+        [sys.executable, "-c", COLD_START_AT_DEBUG], capture_output=True, text=True, env=env, timeout=120, check=True
+    )
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    # Then the functions' own logger is at DEBUG, and no AWS library logger emits below WARNING
+    assert result == {"debug": logging.DEBUG, "below_warning": []}
 
 
 def test_no_secret_in_any_output_with_debug_everywhere_and_injected_failures(
@@ -227,8 +235,9 @@ def test_no_secret_in_any_output_with_debug_everywhere_and_injected_failures(
     logging.getLogger().addHandler(root_handler)
     logger.setLevel(logging.DEBUG)
     logger.addHandler(root_handler)
+    # DEBUG on the root logger, which every library logger without a level of its own follows; the AWS libraries'
+    # loggers keep the WARNING the functions set at cold start (test_a_cold_start_at_debug_leaves_...).
     boto3.set_stream_logger("", logging.DEBUG)
-    boto3.set_stream_logger("botocore", logging.DEBUG)
     try:
         with time_machine.travel(START, tick=True) as traveller:
             world.run("create_keys", create("leaky"))

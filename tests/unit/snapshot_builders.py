@@ -61,7 +61,7 @@ def user(
     versions: Iterable[SecretVersionState] = (),
     tags: dict[str, str] | None = None,
     path: str = PATH,
-    managed_by: str | None = SETTINGS.managed_by,
+    managed_by: str | None = SETTINGS.managed_by_tag_value,
     created: datetime | None = None,
     expires: datetime | object | None = _UNSET,
     secret: bool = True,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from key_lifecycle.models.settings import ENVIRONMENT, Settings, SettingsError
 
@@ -11,7 +12,7 @@ def test_an_empty_environment_gives_the_documented_defaults() -> None:
     # Given no setting in the environment / When read / Then the defaults of the issue apply
     settings = Settings.from_env({})
     assert settings.managed_user_path == "/temporary/"
-    assert settings.managed_by == "iam-key-lifecycle"
+    assert settings.managed_by_tag_value == "iam-key-lifecycle"
     assert settings.secret_prefix == "temporary-iam-users/"
     assert (settings.default_ttl_days, settings.max_ttl_days) == (7, 365)
     assert (settings.rotate_after_days, settings.deactivate_after_days, settings.delete_after_days) == (90, 7, 7)
@@ -54,7 +55,7 @@ def test_every_variable_is_read_and_converted() -> None:
     # Then each field holds the converted value
     assert settings.model_dump() == {
         "managed_user_path": "/contractors/",
-        "managed_by": "prod-keys",
+        "managed_by_tag_value": "prod-keys",
         "secret_prefix": "contractors/",
         "permissions_boundary_arn": "arn:aws:iam::123456789012:policy/boundary",
         "temporary_user_group": "temporary-readonly",
@@ -140,3 +141,30 @@ def test_settings_cannot_be_changed_after_validation() -> None:
     settings = Settings()
     with pytest.raises(ValueError, match="frozen"):
         settings.rotate_after_days = 1
+
+
+def test_a_bad_setting_reaches_the_stack_as_a_pydantic_error_naming_the_field() -> None:
+    # Given values the stack's config passes at synth, one out of bounds and one mistyped
+    # When validated as the stack does / Then pydantic's ValidationError carries each field, its kind and bound
+    with pytest.raises(ValidationError) as caught:
+        Settings.model_validate({"rotate_after_days": 0, "dry_run": "perhaps"})
+    errors = caught.value.errors(include_url=False)
+    assert [(e["loc"], e["type"]) for e in errors] == [
+        (("rotate_after_days",), "greater_than_equal"),
+        (("dry_run",), "bool_parsing"),
+    ]
+    assert errors[0]["ctx"] == {"ge": 1}
+    assert errors[0]["msg"] == "Input should be greater than or equal to 1"
+
+
+def test_a_rule_across_settings_reaches_the_stack_without_a_field() -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings.model_validate({"rotate_after_days": 120, "max_key_age_days": 120})
+    (error,) = caught.value.errors(include_url=False)
+    assert (error["loc"], error["type"]) == ((), "value_error")
+    assert error["msg"] == "Value error, MAX_KEY_AGE_DAYS must exceed ROTATE_AFTER_DAYS"
+
+
+def test_settings_built_in_code_are_checked_too() -> None:
+    with pytest.raises(ValueError, match=r"secret_recovery_days\n  Input should be greater than or equal to 7"):
+        Settings(secret_recovery_days=6)

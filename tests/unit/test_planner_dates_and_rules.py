@@ -63,13 +63,13 @@ def test_expiry_for_uses_the_given_ttl() -> None:
 @pytest.mark.parametrize(
     ("path", "tags", "managed"),
     [
-        (PATH, {"managed-by": SETTINGS.managed_by}, True),
-        ("/", {"managed-by": SETTINGS.managed_by}, False),
-        ("/Temporary/", {"managed-by": SETTINGS.managed_by}, False),
-        ("/temporary/sub/", {"managed-by": SETTINGS.managed_by}, False),
+        (PATH, {"managed-by": SETTINGS.managed_by_tag_value}, True),
+        ("/", {"managed-by": SETTINGS.managed_by_tag_value}, False),
+        ("/Temporary/", {"managed-by": SETTINGS.managed_by_tag_value}, False),
+        ("/temporary/sub/", {"managed-by": SETTINGS.managed_by_tag_value}, False),
         (PATH, {}, False),
         (PATH, {"managed-by": "another-deployment"}, False),
-        (PATH, {"Managed-By": SETTINGS.managed_by}, False),
+        (PATH, {"Managed-By": SETTINGS.managed_by_tag_value}, False),
     ],
 )
 def test_is_managed_requires_the_managed_path_and_this_deployments_tag(

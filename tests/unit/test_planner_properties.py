@@ -78,7 +78,7 @@ def _random_user(rng: random.Random, index: int) -> UserState:
         versions=versions,
         tags=tags,
         path=rng.choice([PATH] * 6 + ["/", "/admins/"]),
-        managed_by=rng.choice([SETTINGS.managed_by] * 6 + [None, "another-deployment"]),
+        managed_by=rng.choice([SETTINGS.managed_by_tag_value] * 6 + [None, "another-deployment"]),
         created=ago(days=rng.uniform(0, 400)),
         expires=None,
         secret=rng.random() < 0.9,
@@ -103,7 +103,7 @@ def _protected(subject: UserState) -> set[str]:
 
 
 def _is_managed(subject: UserState, settings: Settings) -> bool:
-    return subject.path == PATH and subject.tags.get("managed-by") == settings.managed_by
+    return subject.path == PATH and subject.tags.get("managed-by") == settings.managed_by_tag_value
 
 
 def _key_plans(account: AccountSnapshot, settings: Settings) -> list[Plan]:

@@ -231,7 +231,11 @@ def classify(event: dict[str, Any], target: UserState | None, settings: Settings
         keys = list(_request_tags(params)) if name == "TagUser" else [str(k) for k in params.get("tagKeys") or []]
         marker = MANAGED_BY_TAG in keys
         in_path = target is not None and in_managed_path(target, settings)
-        if not (managed or (marker and in_path) or _request_tags(params).get(MANAGED_BY_TAG) == settings.managed_by):
+        if not (
+            managed
+            or (marker and in_path)
+            or _request_tags(params).get(MANAGED_BY_TAG) == settings.managed_by_tag_value
+        ):
             return result(ChangeKind.UNRELATED, f"{name} on user {user_name}, which this stack does not manage")
         verb = "added or changed" if name == "TagUser" else "removed"
         return result(
@@ -276,7 +280,7 @@ def classify(event: dict[str, Any], target: UserState | None, settings: Settings
         )
     if name == "CreateUser":
         path = str(params.get("path") or "/")
-        tagged = _request_tags(params).get(MANAGED_BY_TAG) == settings.managed_by
+        tagged = _request_tags(params).get(MANAGED_BY_TAG) == settings.managed_by_tag_value
         if path != settings.managed_user_path and not managed:
             return result(ChangeKind.UNRELATED, f"user {user_name} was created outside {settings.managed_user_path}")
         what = "tagged as managed by this stack" if tagged or managed else "without this stack's managed-by tag"

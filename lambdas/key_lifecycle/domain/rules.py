@@ -34,11 +34,11 @@ def why_unmanaged(user: UserState, settings: Settings) -> str:
     if user.path != settings.managed_user_path:
         return f"its path {user.path} is below {settings.managed_user_path}; the stack manages only the path itself"
     tag = user.tags.get(MANAGED_BY_TAG)
-    if tag != settings.managed_by:
-        return f"its tag {MANAGED_BY_TAG} is {tag!r}, not {settings.managed_by!r}"
+    if tag != settings.managed_by_tag_value:
+        return f"its tag {MANAGED_BY_TAG} is {tag!r}, not {settings.managed_by_tag_value!r}"
     return (
-        f"it is tagged {MANAGED_BY_TAG}={settings.managed_by} but does not carry the stack's permissions boundary "
-        f"(it has {user.permissions_boundary_arn or 'none'}): the stack did not create it; check who tagged it"
+        f"it is tagged {MANAGED_BY_TAG}={settings.managed_by_tag_value} but does not carry the stack's permissions "
+        f"boundary (it has {user.permissions_boundary_arn or 'none'}): the stack did not create it; check who tagged it"
     )
 
 

@@ -5,22 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from key_lifecycle.gateways.events import EventPublisher
 from key_lifecycle.gateways.iam import IamGateway
+from key_lifecycle.gateways.locks import LockGateway
+from key_lifecycle.gateways.notify import Notifier
+from key_lifecycle.gateways.posture import PostureGateway
 from key_lifecycle.gateways.secrets import SecretsGateway
 from key_lifecycle.gateways.sts import CLIENT_LOCK, KeyVerifier
-
-if TYPE_CHECKING:
-    # Imported where first used: a run needs these only when the lock table, the topic or the event bus is
-    # configured, or (posture) for an audit, so a cold start without them does not pay for them.
-    from key_lifecycle.gateways.events import EventPublisher
-    from key_lifecycle.gateways.locks import LockGateway
-    from key_lifecycle.gateways.notify import Notifier
-    from key_lifecycle.gateways.posture import PostureGateway
 
 # Throttling and 5xx are retried by botocore (adaptive mode also slows down on throttling), never by hand.
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=30)
@@ -59,8 +55,6 @@ class Aws:
 
     @cached_property
     def notifier(self) -> Notifier:
-        from key_lifecycle.gateways.notify import Notifier
-
         return Notifier(self.client("sns"))
 
     @cached_property
@@ -68,18 +62,12 @@ class Aws:
         return self.client("dynamodb")
 
     def locks(self, table_name: str) -> LockGateway:
-        from key_lifecycle.gateways.locks import LockGateway
-
         return LockGateway(self._dynamodb, table_name)
 
     @cached_property
     def events(self) -> EventPublisher:
-        from key_lifecycle.gateways.events import EventPublisher
-
         return EventPublisher(self.client("events"))
 
     @cached_property
     def posture(self) -> PostureGateway:
-        from key_lifecycle.gateways.posture import PostureGateway
-
         return PostureGateway(self.client("iam"), sleep=self._sleep)

@@ -15,12 +15,10 @@ from key_lifecycle.models.constants import Metric
 from key_lifecycle.models.events import EventValidationError
 from key_lifecycle.models.report import Report
 from key_lifecycle.models.settings import Settings, SettingsError
-from key_lifecycle.observability import log_report, logger, metric_counts, record_metrics, use_structured_logging
+from key_lifecycle.observability import log_report, logger, metric_counts, record_metrics
 from key_lifecycle.service.budget import UNLIMITED, Budget
 from key_lifecycle.service.context import Context, Decision
 from key_lifecycle.service.notifications import notify_run, publish_run_events
-
-use_structured_logging()
 
 
 @cache

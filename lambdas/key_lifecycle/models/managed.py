@@ -21,7 +21,7 @@ def is_managed(user: UserState, settings: Settings) -> bool:
     permissions boundary; nothing else is ever changed."""
     return (
         user.path == settings.managed_user_path
-        and user.tags.get(MANAGED_BY_TAG) == settings.managed_by
+        and user.tags.get(MANAGED_BY_TAG) == settings.managed_by_tag_value
         and carries_the_boundary(user, settings)
     )
 

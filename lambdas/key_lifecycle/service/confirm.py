@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from key_lifecycle.domain.forewarn import plan_forewarnings
 from key_lifecycle.gateways.snapshot import read_bulk_snapshot, read_user
 from key_lifecycle.models.constants import WarningCode
 from key_lifecycle.models.events import CreateUserEvent
@@ -101,7 +102,6 @@ def forewarned_users(now: datetime, settings: Settings) -> Callable[[AccountSnap
     forewarning writes `warned:*` tags and notifies the owner once per window, and its date rests on last-use dates
     (a stale report moves a stale-user deletion earlier, or a still-used key's deactivation from the hard cap to
     the grace): it is sent only from a fresh read."""
-    from key_lifecycle.domain.forewarn import plan_forewarnings
 
     def users(snapshot: AccountSnapshot) -> set[str]:
         plan = plan_forewarnings(snapshot, now, settings)

@@ -245,7 +245,7 @@ class _Application:
         if request is None or request.user_name != name:
             raise ActionFailed("create_user is only carried out for the manual request that asked for it")
         expires = format_timestamp(expiry_for(request.ttl_days, self.now, s))
-        tags = {MANAGED_BY_TAG: s.managed_by, OWNER_TAG: request.owner, EXPIRES_AT_TAG: expires}
+        tags = {MANAGED_BY_TAG: s.managed_by_tag_value, OWNER_TAG: request.owner, EXPIRES_AT_TAG: expires}
         if request.purpose:
             tags[PURPOSE_TAG] = request.purpose
         tags[PROVISIONING_TAG] = "true"
@@ -292,8 +292,8 @@ class _Application:
         try:
             secret = secrets.ensure(
                 secret_name,
-                description=f"Access key of the temporary IAM user {name}; managed by {s.managed_by}",
-                tags={MANAGED_BY_TAG: s.managed_by},
+                description=f"Access key of the temporary IAM user {name}; managed by {s.managed_by_tag_value}",
+                tags={MANAGED_BY_TAG: s.managed_by_tag_value},
                 kms_key_id=s.secret_kms_key_id,
             )
         except UnsafeSecret as exc:
