@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 from moto.iam.models import AccessKeyLastUsed
-from scale_helpers import Calls, generate_report, invoke
 
 from bench.seed import backends, seed_account
 from key_lifecycle.gateways import Aws
 from key_lifecycle.models.settings import Settings
+from tests.scale.scale_helpers import Calls, generate_report, invoke
 
 SETTINGS = Settings()
 PER_USER_READS = {"iam:GetUser", "iam:ListUserTags", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"}

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from snapshot_builders import (
+
+from key_lifecycle.domain.planner import RequestRefused, plan_create_user, plan_reconcile
+from key_lifecycle.models.events import CreateUserEvent
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import UserState
+from tests.support.snapshot_builders import (
     NOW,
     PATH,
     SETTINGS,
@@ -20,11 +25,6 @@ from snapshot_builders import (
     user,
     version,
 )
-
-from key_lifecycle.domain.planner import RequestRefused, plan_create_user, plan_reconcile
-from key_lifecycle.models.events import CreateUserEvent
-from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import UserState
 
 
 def request(name: str = "temporary-iam-user", ttl_days: int | None = 7) -> CreateUserEvent:

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from snapshot_builders import NOW, PATH, SETTINGS, ago, key, key_id, user, version
 
 from key_lifecycle.domain.planner import classify_keys, expiry_for, format_timestamp, is_managed, parse_timestamp
 from key_lifecycle.models.settings import Settings
+from tests.support.snapshot_builders import NOW, PATH, SETTINGS, ago, key, key_id, user, version
 
 
 @pytest.mark.parametrize(

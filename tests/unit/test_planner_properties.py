@@ -6,12 +6,11 @@ import random
 from collections import Counter
 from datetime import timedelta
 
-from snapshot_builders import NOW, PATH, SETTINGS, ago, iso, key, key_id, snapshot, user, version
-
 from key_lifecycle.domain.planner import RequestRefused, parse_timestamp, plan_cleanup, plan_reconcile, plan_rotation
 from key_lifecycle.models.report import ActionKind, Plan
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import AccountSnapshot, SecretVersionState, UserState
+from tests.support.snapshot_builders import NOW, PATH, SETTINGS, ago, iso, key, key_id, snapshot, user, version
 
 SEED = 20250601
 ROUNDS = 1500

@@ -5,7 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from snapshot_builders import (
+
+from key_lifecycle.domain.planner import RequestRefused, plan_rotation
+from key_lifecycle.domain.rules import LAST_USE_RECORDING_DELAY
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import UserState
+from tests.support.snapshot_builders import (
     NOW,
     PATH,
     SETTINGS,
@@ -20,11 +25,6 @@ from snapshot_builders import (
     user,
     version,
 )
-
-from key_lifecycle.domain.planner import RequestRefused, plan_rotation
-from key_lifecycle.domain.rules import LAST_USE_RECORDING_DELAY
-from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import UserState
 
 OLD, NEW = key_id(1), key_id(2)
 
