@@ -10,13 +10,14 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Extra CDK CLI arguments for diff, deploy and destroy, e.g. CDK_ARGS="--require-approval never" in a pipeline.
 CDK_ARGS ?=
 
-.PHONY: crash-sweep help install template-checks test test-py313 lint format typecheck unit infra e2e demo synth diff deploy destroy bench report clean
+.PHONY: crash-sweep help install template-checks test test-py313 lint format typecheck unit infra update-iam-snapshot e2e demo synth diff deploy destroy bench report clean
 
 help:
 	@echo "make demo      deploy into a local emulated account and run a simulated year of schedules"
 	@echo "make test      lint, type-check, template checks and every test (installs what it needs)"
 	@echo "make test-py313  the unit and handler suites under Python 3.13, the functions' runtime"
 	@echo "make synth     synthesize the CloudFormation template into cdk.out/"
+	@echo "make update-iam-snapshot  rewrite tests/infrastructure/snapshots/iam_policies.json from the synthesized roles"
 	@echo "make diff | deploy | destroy   against the AWS account of your current credentials"
 	@echo "make bench     benchmarks (IAM call counts, time, memory)"
 	@echo "make report    the inventory report ({\"action\": \"report\"}) of the stack in the local account, as a table"
@@ -82,6 +83,11 @@ unit: $(VENV)/.installed
 
 infra: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/infrastructure
+
+# The reviewed snapshot of every function role's and managed policy's statements, rewritten from cdk.json's context;
+# review its diff like a change of stacks/permissions.py.
+update-iam-snapshot: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tests.support.iam_snapshot
 
 crash-sweep: $(VENV)/.installed
 	RELIABILITY_FULL_SWEEP=1 $(PY) -m pytest -n 2 tests/reliability/test_crash_at_every_step.py

@@ -9,19 +9,18 @@ import json
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from local_account import Invocation
 from local_account.trail import Trail, caller_identity, management_event
+from tests.support.cloudtrail import cloudtrail_event
 
 from .conftest import OUT_OF_SCOPE, OWNER, REGION, ROTATED, START, Notification, Year, out_of_scope_state
 
 pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("e2e")]
 
-FIXTURES = Path(__file__).resolve().parent.parent / "detection" / "fixtures"
 HAND_KEYED = "hand-keyed"
 FOREWARN_DAYS = (7, 1)  # the stack's default `forewarn_days`
 AUDIT_EVENT = {"action": "audit"}
@@ -37,11 +36,6 @@ def _key_paths(value: Any, prefix: str = "") -> set[str]:
     if isinstance(value, list):
         return set().union(*(_key_paths(item, prefix + "[]") for item in value)) if value else set()
     return set()
-
-
-def _fixture(name: str) -> dict[str, Any]:
-    document: dict[str, Any] = json.loads((FIXTURES / f"{name}.json").read_text())
-    return document
 
 
 # --- a key made by hand on a managed user ---------------------------------------------------------------------
@@ -207,7 +201,7 @@ def test_recorded_events_have_the_shape_of_real_cloudtrail_events(year: Year, ha
         (by_role, "create_access_key_by_stack"),
         (refused, "create_access_key_denied"),
     ):
-        assert _key_paths(ours) == _key_paths(_fixture(sample)), sample
+        assert _key_paths(ours) == _key_paths(cloudtrail_event(sample)), sample
     # And no secret access key reaches an event
     assert "secretAccessKey" not in json.dumps(by_hand)
 

@@ -6,10 +6,10 @@ import json
 import re
 
 import pytest
-from stack_template import FUNCTIONS, Synth, render
 
 from stacks.functions import SECRET_KEY_FIELD_PATTERN
 from stacks.monitoring import LIFECYCLE_METRICS
+from tests.support.stack_template import FUNCTIONS, Synth, render
 
 pytestmark = pytest.mark.xdist_group("synth")
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from aws_cdk import App, Stack
 from aws_cdk import aws_sqs as sqs
-from stack_template import Synth, synthesize
 
 from stacks.nag import acknowledge, add_checks
+from tests.support.stack_template import Synth, synthesize
 
 pytestmark = pytest.mark.xdist_group("synth")
 

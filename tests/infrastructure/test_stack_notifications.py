@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from stack_template import Synth, render
+from tests.support.stack_template import Synth, render
 
 
 def test_cloudwatch_alarms_of_this_account_may_publish_to_the_topic(default_synth: Synth) -> None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from stack_template import FUNCTIONS, Synth
 
 from app import build_app
 from stacks import functions, powertools
 from stacks.config import ConfigError, cdk_json_context
 from stacks.powertools import REQUIREMENTS, pinned_version
+from tests.support.stack_template import FUNCTIONS, Synth
 
 pytestmark = pytest.mark.xdist_group("synth")
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from stack_template import FUNCTIONS, SECRETS, STACK_ROLES, Synth, normalize, render
 
 from key_lifecycle.models.settings import ENVIRONMENT
+from tests.support.stack_template import FUNCTIONS, SECRETS, STACK_ROLES, Synth, normalize, render
 
 pytestmark = pytest.mark.xdist_group("synth")
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from stack_template import FUNCTIONS, Synth, normalize, render
+
+from tests.support.stack_template import FUNCTIONS, Synth, normalize, render
 
 pytestmark = pytest.mark.xdist_group("synth")
 

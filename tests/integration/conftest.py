@@ -6,15 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from moto import mock_aws
-from moto_account import Account, FakeClock, FakeLambdaContext, Faults, use_dummy_aws, wire_functions
 
 from key_lifecycle.handlers.common import reset_cold_start
-
-
-@pytest.fixture
-def lambda_context() -> FakeLambdaContext:
-    return FakeLambdaContext()
+from tests.support.moto_account import Account, FakeClock, Faults, use_dummy_aws, wire_functions
 
 
 @pytest.fixture(autouse=True)
@@ -23,7 +19,7 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def account(monkeypatch: pytest.MonkeyPatch, lambda_context: FakeLambdaContext) -> Iterator[Account]:
+def account(monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext) -> Iterator[Account]:
     with mock_aws():
         account = Account(lambda_context, Faults(), FakeClock())
         wire_functions(monkeypatch, account)

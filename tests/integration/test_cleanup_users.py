@@ -8,11 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.x509.oid import NameOID
-from moto_account import ACCOUNT_ID, GROUP, MANAGED_BY, OWNER, PATH, Account, wire_functions
+
+from tests.support.credentials import CERTIFICATE, SSH_PUBLIC_KEY
+from tests.support.moto_account import ACCOUNT_ID, GROUP, MANAGED_BY, OWNER, PATH, Account, wire_functions
 
 NAME = "temporary-iam-user"
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
@@ -31,22 +29,6 @@ def cleanup(account: Account, event: dict[str, object] | None = None) -> dict[st
     return account.invoke("cleanup_users", event if event is not None else {})
 
 
-def _certificate() -> str:
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "temporary-iam-user")])
-    certificate = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(START - timedelta(days=1))
-        .not_valid_after(START + timedelta(days=365))
-        .sign(key, hashes.SHA256())
-    )
-    return certificate.public_bytes(serialization.Encoding.PEM).decode()
-
-
 REMOVABLE = "/removable/"  # the groups cleanup may take a user out of, besides the stack's own
 
 
@@ -59,10 +41,8 @@ def give_every_credential(account: Account, user_name: str) -> str:
     iam.enable_mfa_device(
         UserName=user_name, SerialNumber=serial, AuthenticationCode1="123456", AuthenticationCode2="654321"
     )
-    iam.upload_signing_certificate(UserName=user_name, CertificateBody=_certificate())
-    ssh_key = rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key()
-    ssh_body = ssh_key.public_bytes(serialization.Encoding.OpenSSH, serialization.PublicFormat.OpenSSH).decode()
-    iam.upload_ssh_public_key(UserName=user_name, SSHPublicKeyBody=ssh_body)
+    iam.upload_signing_certificate(UserName=user_name, CertificateBody=CERTIFICATE)
+    iam.upload_ssh_public_key(UserName=user_name, SSHPublicKeyBody=SSH_PUBLIC_KEY)
     iam.put_user_policy(UserName=user_name, PolicyName="inline", PolicyDocument=POLICY)
     attached = iam.create_policy(PolicyName="attached-by-hand", PolicyDocument=POLICY)["Policy"]["Arn"]
     iam.attach_user_policy(UserName=user_name, PolicyArn=attached)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from moto_account import GROUP, MANAGED_BY, OWNER, PATH, PREFIX, READ_ONLY, Account
+
+from tests.support.moto_account import GROUP, MANAGED_BY, OWNER, PATH, PREFIX, READ_ONLY, Account
 
 NAME = "temporary-iam-user"
 

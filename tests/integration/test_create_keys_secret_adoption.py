@@ -10,7 +10,8 @@ from typing import Any
 
 import boto3
 import pytest
-from moto_account import PREFIX, Account, wire_functions
+
+from tests.support.moto_account import PREFIX, Account, wire_functions
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 import time_machine
-from moto_account import Account
 
 from key_lifecycle.handlers.common import get_aws
 from key_lifecycle.observability import logger
+from tests.support.moto_account import Account
 
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 

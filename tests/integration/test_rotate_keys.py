@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from moto_account import MANAGED_BY, PATH, Account
+
+from tests.support.moto_account import MANAGED_BY, PATH, Account
 
 NAME = "temporary-iam-user"
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)

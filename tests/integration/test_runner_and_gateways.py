@@ -6,7 +6,6 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from moto_account import ACCOUNT_ID, MANAGED_BY, OWNER, PATH, PREFIX, Account
 
 from key_lifecycle.gateways import AwsError, read_snapshot
 from key_lifecycle.handlers.common import get_aws, get_settings
@@ -14,6 +13,7 @@ from key_lifecycle.models.report import Action, ActionKind, Plan, Report
 from key_lifecycle.models.settings import SettingsError
 from key_lifecycle.service.notifications import message_for, subject_for
 from key_lifecycle.service.runner import Runner
+from tests.support.moto_account import ACCOUNT_ID, MANAGED_BY, OWNER, PATH, PREFIX, Account
 
 NAME = "temporary-iam-user"
 

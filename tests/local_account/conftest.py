@@ -8,11 +8,11 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator_helpers import REGION, policy
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
 from local_account.emulator import aws_fidelity
+from tests.local_account.emulator_helpers import REGION, policy
 
 
 @pytest.fixture(autouse=True)

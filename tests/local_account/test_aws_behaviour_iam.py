@@ -10,10 +10,10 @@ import boto3
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
-from emulator_helpers import REGION, error_code
 
 from local_account.emulator import paging
 from local_account.emulator.credentials import DEFAULT_LAST_USE_DELAY, last_use_delay
+from tests.local_account.emulator_helpers import REGION, error_code
 
 
 @pytest.fixture

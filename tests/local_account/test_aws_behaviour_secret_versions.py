@@ -10,7 +10,8 @@ import boto3
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
-from emulator_helpers import REGION, error_code
+
+from tests.local_account.emulator_helpers import REGION, error_code
 
 OLD, NEW, OTHER = "a" * 32, "b" * 32, "c" * 32
 

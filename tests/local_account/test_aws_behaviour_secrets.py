@@ -9,7 +9,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from emulator_helpers import REGION, error_code
+
+from tests.local_account.emulator_helpers import REGION, error_code
 
 NAME = "temporary-iam-users/alice"
 

@@ -9,12 +9,12 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator_helpers import ACCOUNT, REGION
 from moto import mock_aws
 from moto.sns.models import sns_backends
 
 from local_account.emulator import aws_fidelity
 from local_account.emulator.alarms import run_alarm_actions
+from tests.local_account.emulator_helpers import ACCOUNT, REGION
 
 TLS_ONLY = {
     "Effect": "Deny",

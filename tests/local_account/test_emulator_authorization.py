@@ -8,7 +8,8 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from emulator_helpers import ACCOUNT, REGION, allow, error_code
+
+from tests.local_account.emulator_helpers import ACCOUNT, REGION, allow, error_code
 
 USERS_UNDER_TEMPORARY = f"arn:aws:iam::{ACCOUNT}:user/temporary/*"
 SECRETS_UNDER_PREFIX = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:temporary-iam-users/*"

@@ -11,12 +11,12 @@ from typing import Any
 
 import boto3
 import pytest
-from emulator_helpers import ACCOUNT, REGION
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 from moto.sts.models import sts_backends
 
 from local_account.emulator import aws_fidelity
+from tests.local_account.emulator_helpers import ACCOUNT, REGION
 
 TRUST = {
     "Version": "2012-10-17",

@@ -9,11 +9,11 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from emulator_helpers import ACCOUNT, REGION, allow, error_code, policy
 from moto.sns.models import sns_backends
 
 from local_account.emulator.authorization import service_may
 from local_account.emulator.conditions import UnsupportedConditionError, conditions_hold
+from tests.local_account.emulator_helpers import ACCOUNT, REGION, allow, error_code, policy
 
 USERS = f"arn:aws:iam::{ACCOUNT}:user/temporary/*"
 SECRETS = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:temporary-iam-users/*"

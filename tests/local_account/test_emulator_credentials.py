@@ -11,9 +11,9 @@ import boto3
 import pytest
 import time_machine
 from botocore.exceptions import ClientError
-from emulator_helpers import REGION, error_code
 
 from local_account.emulator.credentials import last_use_delay
+from tests.local_account.emulator_helpers import REGION, error_code
 
 
 @pytest.fixture

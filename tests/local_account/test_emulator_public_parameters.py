@@ -8,11 +8,11 @@ import json
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from emulator_helpers import ACCOUNT, error_code
 from moto.awslambda.models import lambda_backends
 
 from local_account.public_parameters import POWERTOOLS_ACCOUNT, publish_powertools_layer
 from stacks.powertools import parameter_name, pinned_version
+from tests.local_account.emulator_helpers import ACCOUNT, error_code
 
 REGION = "eu-west-1"
 NAME = parameter_name("3.37.0")

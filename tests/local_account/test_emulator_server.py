@@ -15,10 +15,10 @@ from typing import Any
 import boto3
 import pytest
 import time_machine
-from emulator_helpers import REGION, policy
 from moto.server import ThreadedMotoServer
 
 from local_account.emulator import aws_fidelity
+from tests.local_account.emulator_helpers import REGION, policy
 
 
 def _post(endpoint: str, path: str, body: bytes) -> dict[str, Any]:

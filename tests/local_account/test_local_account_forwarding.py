@@ -9,9 +9,9 @@ import json
 
 import boto3
 import pytest
-from emulator_helpers import ACCOUNT, allow, policy
 
 from local_account.trail import role_may_put_events
+from tests.local_account.emulator_helpers import ACCOUNT, allow, policy
 
 BUS = f"arn:aws:events:eu-west-1:{ACCOUNT}:event-bus/default"
 TRUST = {

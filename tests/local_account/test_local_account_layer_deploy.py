@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from cli_helpers import bootstrapped_cli, forget_host_credentials
 
 from local_account import LocalAccount
 from local_account.cdk import CdkError
 from local_account.public_parameters import publish_powertools_layer
 from stacks.powertools import parameter_name, pinned_version
+from tests.local_account.cli_helpers import bootstrapped_cli, forget_host_credentials
 
 START = datetime(2026, 1, 5, tzinfo=UTC)
 REGION = "eu-west-1"

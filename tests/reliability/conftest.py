@@ -7,11 +7,12 @@ from collections.abc import Iterator
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from moto import mock_aws
-from reliability_account import LOCK_TABLE, CrashInjector, World
 
 from key_lifecycle.handlers.common import reset_cold_start
-from tests.integration.moto_account import FakeClock, FakeLambdaContext, Faults, use_dummy_aws, wire_functions
+from tests.reliability.reliability_account import LOCK_TABLE, CrashInjector, World
+from tests.support.moto_account import FakeClock, Faults, use_dummy_aws, wire_functions
 
 
 @pytest.fixture(autouse=True)
@@ -20,10 +21,10 @@ def aws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def world(monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
+def world(monkeypatch: pytest.MonkeyPatch, lambda_context: LambdaContext) -> Iterator[World]:
     with mock_aws():
         crash = CrashInjector()
-        world = World(FakeLambdaContext(), Faults(), FakeClock(), crash)
+        world = World(lambda_context, Faults(), FakeClock(), crash)
         boto3.client("dynamodb").create_table(
             TableName=LOCK_TABLE,
             KeySchema=[{"AttributeName": "lock_key", "KeyType": "HASH"}],

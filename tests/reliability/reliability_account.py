@@ -10,7 +10,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from tests.integration.moto_account import GROUP, PATH, PREFIX, Account
+from tests.support.moto_account import GROUP, PATH, PREFIX, Account
 
 LOCK_TABLE = "iam-key-lifecycle-locks"
 

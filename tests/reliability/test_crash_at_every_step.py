@@ -12,10 +12,10 @@ from typing import Any
 import boto3
 import pytest
 import time_machine
-from moto_state import MotoState
-from reliability_account import LOCK_TABLE, World
 
-from tests.integration.moto_account import OWNER
+from tests.reliability.moto_state import MotoState
+from tests.reliability.reliability_account import LOCK_TABLE, World
+from tests.support.moto_account import OWNER
 
 START = datetime(2031, 1, 1, 9, 0, tzinfo=UTC)
 EXTRA_POLICY = '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}'

@@ -6,17 +6,12 @@ wins, and a condition it cannot judge counts against the claim being tested (an 
 
 from __future__ import annotations
 
-import json
-import os
 import re
-from pathlib import Path
 from typing import Any
-
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import pytest
 
-from tests.infrastructure.stack_template import FUNCTIONS, Synth, normalize, synthesize
+from tests.support.stack_template import FUNCTIONS, Synth, normalize
 
 pytestmark = pytest.mark.xdist_group("synth")  # the worker that already holds the infrastructure synthesis
 
@@ -26,28 +21,10 @@ TAGGED = {"iam:ResourceTag/managed-by": "iam-key-lifecycle"}
 ADMIN_POLICY = "arn:aws:iam::aws:policy/AdministratorAccess"
 
 
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    """The infrastructure tests' session synthesis when this worker made it already, else one of our own."""
-    base = tmp_path_factory.getbasetemp()
-    for outdir in sorted(base.glob("cdk-default*")):
-        templates = list(outdir.glob("*.template.json"))
-        if templates and (outdir / "validation-report.json").exists():
-            return _read(outdir, templates[0])
-    from app import build_app
-    from stacks.config import cdk_json_context
-
-    outdir = tmp_path_factory.mktemp("cdk-default")
-    return synthesize(build_app(cdk_json_context(), outdir=str(outdir)), outdir)
-
-
-def _read(outdir: Path, template: Path) -> Synth:
-    name = template.name.removesuffix(".template.json")
-    return Synth(
-        template=json.loads(template.read_text()),
-        report=json.loads((outdir / "validation-report.json").read_text()),
-        metadata=json.loads((outdir / f"{name}.metadata.json").read_text()),
-    )
+@pytest.fixture
+def synth(default_synth: Synth) -> Synth:
+    """The session's synthesis of cdk.json's context (tests/conftest.py), shared with the infrastructure tests."""
+    return default_synth
 
 
 # The evaluator --------------------------------------------------------------------------------------------------

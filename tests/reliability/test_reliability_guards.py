@@ -15,13 +15,13 @@ from typing import Any
 import boto3
 import pytest
 import time_machine
-from reliability_account import LOCK_TABLE, World
-from reliability_sync import MeetAtFirstLock, atomic_conditional_writes
 
 from key_lifecycle.gateways.locks import LockGateway
 from key_lifecycle.handlers.common import get_aws
 from key_lifecycle.observability import logger
-from tests.integration.moto_account import OWNER
+from tests.reliability.reliability_account import LOCK_TABLE, World
+from tests.reliability.reliability_sync import MeetAtFirstLock, atomic_conditional_writes
+from tests.support.moto_account import OWNER
 
 START = datetime(2032, 3, 1, 9, 0, tzinfo=UTC)
 

@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 import time_machine
-from reliability_account import World
-from reliability_sync import MeetAtFirstLock, atomic_conditional_writes
 
 from key_lifecycle.handlers.common import get_aws
-from tests.integration.moto_account import OWNER, PREFIX
+from tests.reliability.reliability_account import World
+from tests.reliability.reliability_sync import MeetAtFirstLock, atomic_conditional_writes
+from tests.support.moto_account import OWNER, PREFIX
 
 START = datetime(2034, 2, 1, 9, 0, tzinfo=UTC)
 NAME = "contested"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import time_machine
-from reliability_account import World
 
-from tests.integration.moto_account import OWNER
+from tests.reliability.reliability_account import World
+from tests.support.moto_account import OWNER
 
 START = datetime(2035, 3, 1, 9, 0, tzinfo=UTC)
 NAME = "phoenix"

@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 import time_machine
+from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.awsrequest import AWSResponse
 from botocore.retries import bucket
-from reliability_account import World
 
 from key_lifecycle.handlers.common import get_aws
-from tests.integration.moto_account import OWNER, PREFIX, FakeLambdaContext
+from tests.reliability.reliability_account import World
+from tests.support.lambda_context import make_lambda_context
+from tests.support.moto_account import OWNER, PREFIX
 
 START = datetime(2033, 5, 1, 9, 0, tzinfo=UTC)
 FAULT_RATE = 0.12  # low enough that botocore's retry quota (500 tokens, 5 per retry) is never used up
@@ -186,20 +188,15 @@ def test_create_rotate_and_cleanup_finish_through_throttling_and_5xx(world: Worl
 # The Lambda time budget ---------------------------------------------------------------------------------------
 
 
-class ShrinkingContext:
+def shrinking_context(world: World, start_ms: int, per_key_ms: int) -> LambdaContext:
     """A Lambda context whose remaining time falls with each new access key the run creates."""
+    keys_before = len(world.faults.params_of("CreateAccessKey"))
 
-    def __init__(self, world: World, start_ms: int, per_key_ms: int) -> None:
-        self.world, self.start_ms, self.per_key_ms = world, start_ms, per_key_ms
-        self.keys_before = len(world.faults.params_of("CreateAccessKey"))
-        self.function_name = world.context.function_name
-        self.memory_limit_in_mb = world.context.memory_limit_in_mb
-        self.invoked_function_arn = world.context.invoked_function_arn
-        self.aws_request_id = world.context.aws_request_id
+    def remaining_ms() -> int:
+        made = len(world.faults.params_of("CreateAccessKey")) - keys_before
+        return start_ms - made * per_key_ms
 
-    def get_remaining_time_in_millis(self) -> int:
-        made = len(self.world.faults.params_of("CreateAccessKey")) - self.keys_before
-        return self.start_ms - made * self.per_key_ms
+    return make_lambda_context(remaining_ms=remaining_ms)
 
 
 NAMES = [f"budget{i}" for i in range(6)]
@@ -214,7 +211,7 @@ def test_a_run_near_its_time_limit_stops_cleanly_and_the_next_run_finishes(world
         traveller.move_to(START + timedelta(days=91))
         # When the scheduled rotation runs with a budget that falls below the reserve after two new keys
         reserve_ms = (5 + 15) * 1000  # VERIFY_TIMEOUT_SECONDS + 15 s, as the handlers compute it
-        world.context = ShrinkingContext(world, reserve_ms + 25_000, 10_000)  # type: ignore[assignment]
+        world.context = shrinking_context(world, reserve_ms + 25_000, 10_000)
         report = world.run("rotate_keys", {})
 
         # Then it reports the users it did not start, by name, once
@@ -232,7 +229,7 @@ def test_a_run_near_its_time_limit_stops_cleanly_and_the_next_run_finishes(world
         assert report["errors"] == [] and world.problems(settled=False) == []
 
         # When the next scheduled run has time
-        world.context = FakeLambdaContext()
+        world.context = make_lambda_context()
         traveller.shift(timedelta(hours=1))
         again = world.run("rotate_keys", {})
 
@@ -251,7 +248,7 @@ def test_a_run_started_with_too_little_time_changes_nothing_and_names_everyone(w
         traveller.move_to(START + timedelta(days=3))
         before = world.state()
         # When the cleanup starts with less time left than one user needs
-        world.context = ShrinkingContext(world, 15_000, 0)  # type: ignore[assignment]
+        world.context = shrinking_context(world, 15_000, 0)
         report = world.run("cleanup_users", {})
     # Then nothing changed, and both users are named as left for the next run
     assert world.state() == before

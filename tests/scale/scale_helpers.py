@@ -1,18 +1,14 @@
-"""Scale tests' helpers: moto in process with IAM's paging and credential report installed, AWS calls recorded."""
+"""Scale tests' helpers: the AWS calls the functions make, recorded; the credential report; invoking a handler."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import boto3
-import pytest
-from moto import mock_aws
 
-from key_lifecycle.handlers.common import get_aws, reset_cold_start
-from local_account.emulator import paging
+from tests.support.lambda_context import make_lambda_context
 
 
 @dataclass
@@ -46,38 +42,6 @@ def _stub(model: Any, **_: Any) -> Any:
     return None
 
 
-class FakeContext:
-    function_name = "scale-test"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:scale-test"
-    aws_request_id = "scale-test"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
-
-
-@pytest.fixture
-def moto_account(monkeypatch: pytest.MonkeyPatch) -> Iterator[Calls]:
-    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL", "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        monkeypatch.delenv(name, raising=False)
-    for name, value in {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_REGION": "us-east-1",
-        "POWERTOOLS_TRACE_DISABLED": "true",
-        "VERIFY_TIMEOUT_SECONDS": "5",
-    }.items():
-        monkeypatch.setenv(name, value)
-    paging.install()
-    with mock_aws():
-        reset_cold_start()
-        calls = Calls()
-        calls.watch(get_aws().session.events)
-        yield calls
-        reset_cold_start()
-
-
 def generate_report() -> None:
     """What the previous run (or the hourly reconcile) leaves behind: a credential report under 4 hours old."""
     iam = boto3.client("iam")
@@ -89,5 +53,7 @@ def invoke(function: str, event: dict[str, Any]) -> dict[str, Any]:
     import importlib
 
     handler = importlib.import_module(f"key_lifecycle.handlers.{function}")
-    result: dict[str, Any] = handler.lambda_handler(event, FakeContext())
+    result: dict[str, Any] = handler.lambda_handler(
+        event, make_lambda_context(function_name="scale-test", request_id="scale-test")
+    )
     return result

@@ -10,9 +10,9 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 from moto.iam.responses import IamResponse
-from scale_helpers import Calls
 
 from local_account.emulator import paging
+from tests.scale.scale_helpers import Calls
 
 POLICY = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]})
 

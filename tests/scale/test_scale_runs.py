@@ -7,12 +7,12 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 from moto.iam.models import AccessKeyLastUsed
-from scale_helpers import Calls, generate_report, invoke
 
 from bench.scan import list_users
 from bench.seed import backends, seed_account
 from key_lifecycle.gateways import Aws
 from key_lifecycle.models.settings import Settings
+from tests.scale.scale_helpers import Calls, generate_report, invoke
 
 SETTINGS = Settings()
 PER_USER_READS = {"iam:GetUser", "iam:ListUserTags", "iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"}

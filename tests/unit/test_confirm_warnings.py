@@ -6,13 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from snapshot_builders import NOW, SETTINGS, ago, ahead, current_since, key, snapshot, user, version
 
 from key_lifecycle.domain.rotation import plan_rotation
 from key_lifecycle.gateways.snapshot import BulkSnapshot
 from key_lifecycle.models.report import Plan, Warning
 from key_lifecycle.models.snapshot import AccountSnapshot, UserState
 from key_lifecycle.service import confirm
+from tests.support.snapshot_builders import NOW, SETTINGS, ago, ahead, current_since, key, snapshot, user, version
 
 
 @pytest.fixture

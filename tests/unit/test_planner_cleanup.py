@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from snapshot_builders import NOW, SETTINGS, ago, ahead, codes, key, snapshot, steps, user, version
 
 from key_lifecycle.domain.cleanup import plan_cleanup
 from key_lifecycle.domain.plan import RequestRefused
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import UserState
+from tests.support.snapshot_builders import NOW, SETTINGS, ago, ahead, codes, key, snapshot, steps, user, version
 
 
 def active_user(name: str = "alice", **kwargs: object) -> UserState:

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from snapshot_builders import NOW, PATH, SETTINGS, ago, key, key_id, user, version
 
 from key_lifecycle.domain.create import expiry_for
 from key_lifecycle.domain.rules import classify_keys
 from key_lifecycle.models.dates import format_timestamp, parse_timestamp
 from key_lifecycle.models.managed import is_managed
 from key_lifecycle.models.settings import Settings
+from tests.support.snapshot_builders import NOW, PATH, SETTINGS, ago, key, key_id, user, version
 
 
 @pytest.mark.parametrize(

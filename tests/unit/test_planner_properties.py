@@ -6,8 +6,6 @@ import random
 from collections import Counter
 from datetime import timedelta
 
-from snapshot_builders import NOW, PATH, SETTINGS, ago, iso, key, key_id, snapshot, user, version
-
 from key_lifecycle.domain.cleanup import plan_cleanup
 from key_lifecycle.domain.create import plan_reconcile
 from key_lifecycle.domain.plan import RequestRefused
@@ -16,6 +14,7 @@ from key_lifecycle.models.dates import parse_timestamp
 from key_lifecycle.models.report import ActionKind, Plan
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import AccountSnapshot, SecretVersionState, UserState
+from tests.support.snapshot_builders import NOW, PATH, SETTINGS, ago, iso, key, key_id, snapshot, user, version
 
 SEED = 20250601
 ROUNDS = 1500

@@ -5,7 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from snapshot_builders import (
+
+from key_lifecycle.domain.plan import RequestRefused
+from key_lifecycle.domain.rotation import plan_rotation
+from key_lifecycle.domain.rules import LAST_USE_RECORDING_DELAY
+from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import UserState
+from tests.support.snapshot_builders import (
     NOW,
     PATH,
     SETTINGS,
@@ -20,12 +26,6 @@ from snapshot_builders import (
     user,
     version,
 )
-
-from key_lifecycle.domain.plan import RequestRefused
-from key_lifecycle.domain.rotation import plan_rotation
-from key_lifecycle.domain.rules import LAST_USE_RECORDING_DELAY
-from key_lifecycle.models.settings import Settings
-from key_lifecycle.models.snapshot import UserState
 
 OLD, NEW = key_id(1), key_id(2)
 

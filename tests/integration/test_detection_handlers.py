@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
-from moto_account import OWNER, Account
 
-FIXTURES = Path(__file__).parent / "fixtures"
+from tests.support.cloudtrail import cloudtrail_event
+from tests.support.moto_account import OWNER, Account
+
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 
 
@@ -38,7 +38,7 @@ def events_put(account: Account) -> list[tuple[str, dict[str, Any]]]:
 def key_made_by_hand(account: Account, user_name: str) -> tuple[str, dict[str, Any]]:
     """A person creates a key on the user; CloudTrail's event for it, as EventBridge delivers it."""
     akid = account.iam.create_access_key(UserName=user_name)["AccessKey"]["AccessKeyId"]
-    event = json.loads((FIXTURES / "create_access_key_by_hand.json").read_text())
+    event = cloudtrail_event("create_access_key_by_hand")
     event["detail"]["requestParameters"]["userName"] = user_name
     event["detail"]["responseElements"]["accessKey"].update(accessKeyId=akid, userName=user_name)
     return akid, event

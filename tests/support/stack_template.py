@@ -1,15 +1,18 @@
-"""Reading a synthesized template the way a reviewer does: tokens rendered as ${...}, statements normalized."""
+"""Synthesizing the app in process, and reading its template the way a reviewer does: tokens rendered as ${...},
+statements normalized."""
 
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from aws_cdk import App
+from typing import TYPE_CHECKING, Any
 
 from key_lifecycle.models.constants import STACK_NAME
+
+if TYPE_CHECKING:
+    from aws_cdk import App
 
 USERS = "arn:${AWS::Partition}:iam::${AWS::AccountId}:user/temporary/*"
 SECRETS = "arn:${AWS::Partition}:secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:temporary-iam-users/*"
@@ -99,6 +102,22 @@ def synthesize(app: App, outdir: Path) -> Synth:
         report=json.loads((outdir / "validation-report.json").read_text()),
         metadata=json.loads((outdir / f"{name}.metadata.json").read_text()),
     )
+
+
+def use_cli_environment() -> None:
+    """What the CDK CLI gives the app (its region), unless the environment says otherwise. Before the first aws_cdk
+    import: the jsii runtime is started with this environment."""
+    os.environ.setdefault("CDK_DEFAULT_REGION", "us-east-1")
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+
+def synthesize_app(context: dict[str, Any], outdir: Path) -> Synth:
+    """The app of cdk.json's context with `context` over it, synthesized into `outdir` (in the CLI's region)."""
+    use_cli_environment()
+    from app import build_app  # starts the jsii runtime: only for the tests that synthesize
+    from stacks.config import cdk_json_context
+
+    return synthesize(build_app({**cdk_json_context(), **context}, outdir=str(outdir)), outdir)
 
 
 def render(value: Any) -> Any:

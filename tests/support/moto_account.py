@@ -1,12 +1,12 @@
-"""The moto account the handler tests run in: the administrator's view of it, the functions wired to it (shared
-by the integration and reliability fixtures), fault injection into their AWS calls, and AWS behaviour moto lacks."""
+"""The moto account the handler tests run in: the administrator's view of it, the functions wired to it (the
+integration and reliability fixtures build on it), fault injection into their AWS calls, and AWS behaviour moto
+lacks."""
 
 from __future__ import annotations
 
 import importlib
 import json
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -20,6 +20,7 @@ from key_lifecycle.handlers.common import get_aws, reset_cold_start
 
 if TYPE_CHECKING:
     import pytest
+    from aws_lambda_powertools.utilities.typing import LambdaContext
 
     from key_lifecycle.gateways import Aws
 
@@ -32,17 +33,6 @@ MANAGED_BY = "iam-key-lifecycle"
 OWNER = "platform-team@example.com"
 # moto loads AWS managed policies only on request (slowly); a customer policy stands in for IAMReadOnlyAccess.
 READ_ONLY = f"arn:aws:iam::{ACCOUNT_ID}:policy/IAMReadOnlyAccess"
-
-
-@dataclass
-class FakeLambdaContext:
-    function_name: str = "iam-key-lifecycle-test"
-    memory_limit_in_mb: int = 256
-    invoked_function_arn: str = f"arn:aws:lambda:{REGION}:{ACCOUNT_ID}:function:iam-key-lifecycle-test"
-    aws_request_id: str = "6f1c7a52-9d1b-4f0e-9b61-2f2a4f0c0e11"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 300_000
 
 
 class FakeClock:
@@ -138,7 +128,7 @@ def _refuse_like_aws(user_name: str) -> None:
 class Account:
     """The emulated account as its administrator sees it, plus a way to invoke the three handlers."""
 
-    def __init__(self, context: FakeLambdaContext, faults: Faults, clock: FakeClock) -> None:
+    def __init__(self, context: LambdaContext, faults: Faults, clock: FakeClock) -> None:
         self.context = context
         self.faults = faults
         self.clock = clock

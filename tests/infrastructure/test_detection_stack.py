@@ -12,11 +12,11 @@ from typing import Any
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 import pytest
-from stack_template import USERS, Synth, by_sid, render, synthesize
 
 from app import IAM_EVENTS_STACK_NAME, build_app
 from key_lifecycle.domain.classify import WATCHED_EVENTS, stack_role_names
 from stacks.config import cdk_json_context
+from tests.support.stack_template import USERS, Synth, by_sid, render, synthesize
 
 pytestmark = pytest.mark.xdist_group("detection-synth")
 BUS = "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/default"

@@ -1,0 +1,1 @@
+"""Assertions on the synthesized templates and their cdk-nag report."""

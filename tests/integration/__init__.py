@@ -1,0 +1,1 @@
+"""Handler and gateway tests against moto in process."""

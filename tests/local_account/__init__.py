@@ -1,0 +1,1 @@
+"""The local emulated account: its AWS-fidelity patches, its runtime and its CLI round trips."""

@@ -1,0 +1,1 @@
+"""Crashes, races, throttling and escalation attempts against the functions in process."""

@@ -1,0 +1,1 @@
+"""Call counts and paging at scale, in process."""

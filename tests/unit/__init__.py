@@ -1,0 +1,1 @@
+"""Unit tests: the lifecycle rules and models, no AWS at all."""
