@@ -108,3 +108,11 @@ class WarningCode(StrEnum):
 FOREWARN_CODE_PREFIX = "forewarn:"
 AUDIT_CODE_PREFIX = "audit:"
 CHANGE_CODE_PREFIX = "change:"
+
+# Organization mode: what the spoke StackSet creates in each member account, by fixed names the hub's functions
+# compute (they never read a member account's stack). The roles live under the stack's role path.
+# A spoke role is named by the prefix and the function with dashes, e.g. IamKeyLifecycleSpoke-rotate-keys.
+SPOKE_ROLE_NAME_PREFIX = f"{STACK_NAME}Spoke-"
+SPOKE_BOUNDARY_POLICY_NAME = f"{STACK_NAME}TemporaryUserBoundary"
+SPOKE_GROUP_NAME = f"{STACK_NAME}TemporaryUsers"
+SPOKE_SECRETS_KEY_ALIAS = "alias/iam-key-lifecycle-secrets"
