@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
-from key_lifecycle.domain.classify import ChangeKind, classify, made_by_stack, target_user_name
+from key_lifecycle.domain.classify import ChangeKind, Classification, made_by_stack, target_user_name
+from key_lifecycle.domain.classify import classify as classify_in_region
 from key_lifecycle.models.settings import Settings
 from key_lifecycle.models.snapshot import AccessKeyState, SecretState, SecretVersionState, UserState
 from tests.support.cloudtrail import CLOUDTRAIL_EVENTS, cloudtrail_event
@@ -16,10 +18,12 @@ CREATED = datetime(2025, 1, 1, tzinfo=UTC)
 STORED_KEY = "AKIA3STACKMADEKEY001"
 
 
-@pytest.fixture(autouse=True)
-def _region(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The stack's role names hold the region the function runs in, which it reads from the Lambda environment.
-    monkeypatch.setenv("AWS_REGION", "us-east-1")
+# The stack's role names hold the region it is deployed to.
+REGION = "us-east-1"
+
+
+def classify(event: dict[str, Any], target: UserState | None, settings: Settings) -> Classification:
+    return classify_in_region(event, target, settings, region=REGION)
 
 
 def managed_user(name: str = "ci-deployer", *, keys: tuple[str, ...] = ()) -> UserState:
@@ -86,11 +90,11 @@ def test_a_key_created_by_hand_is_marked_for_deactivation_when_configured() -> N
 def test_the_stacks_own_calls_are_expected() -> None:
     # Given the rotate function's role (under the stack's role path) creating a key
     event = cloudtrail_event("create_access_key_by_stack")
-    assert made_by_stack(event["detail"], Settings())
+    assert made_by_stack(event["detail"], Settings(), REGION)
     # Then nothing is reported
     assert classify(event, managed_user(keys=(STORED_KEY,)), Settings()).kind is ChangeKind.MADE_BY_STACK
     # And a role of another deployment (another role path) is not the stack
-    assert not made_by_stack(event["detail"], Settings(stack_role_path="/other-stack/"))
+    assert not made_by_stack(event["detail"], Settings(stack_role_path="/other-stack/"), REGION)
 
 
 def test_a_key_already_stored_in_the_users_secret_is_the_stacks_even_if_the_caller_looks_foreign() -> None:
@@ -230,6 +234,6 @@ def test_a_role_someone_created_under_the_stacks_role_path_is_not_the_stack() ->
     issuer["arn"] = "arn:aws:iam::123456789012:role/iam-key-lifecycle/IamKeyLifecycle-rotate-keys-us-east-1-lookalike"
     event["detail"]["responseElements"]["accessKey"]["accessKeyId"] = "AKIA3LOOKALIKEKEY001"
     # Then it is not the stack's own call, and the key is reported
-    assert not made_by_stack(event["detail"], Settings())
+    assert not made_by_stack(event["detail"], Settings(), REGION)
     change = classify(event, managed_user(), Settings())
     assert change.kind is ChangeKind.KEY_CREATED_OUT_OF_BAND

@@ -5,7 +5,6 @@ Pure logic: the caller looks up the target user and passes it in; nothing here c
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -150,14 +149,14 @@ def stack_role_names(region: str) -> list[str]:
     return [stack_role_name(function, region) for function in FUNCTIONS]
 
 
-def made_by_stack(detail: dict[str, Any], settings: Settings) -> bool:
-    """A session of one of the stack's function roles: exactly those roles, under the stack's role path."""
+def made_by_stack(detail: dict[str, Any], settings: Settings, region: str) -> bool:
+    """A session of one of the stack's function roles (the stack deployed to `region`): exactly those roles, under
+    the stack's role path."""
     identity = detail.get("userIdentity") or {}
     if identity.get("type") != "AssumedRole":
         return False
     arn = actor_arn(detail) or ""
     _, sep, resource = arn.partition(":role")
-    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or ""
     names = {f"{settings.stack_role_path}{name}" for name in stack_role_names(region)}
     return bool(sep) and resource in names and ":iam::" in arn
 
@@ -188,8 +187,9 @@ def _request_tags(params: dict[str, Any]) -> dict[str, str]:
     return {str(t.get("key")): str(t.get("value")) for t in tags if isinstance(t, dict)}
 
 
-def classify(event: dict[str, Any], target: UserState | None, settings: Settings) -> Classification:
-    """One CloudTrail IAM event → what it means. `target`: the user it acts on as it is now (None if gone/root)."""
+def classify(event: dict[str, Any], target: UserState | None, settings: Settings, *, region: str) -> Classification:
+    """One CloudTrail IAM event → what it means. `target`: the user it acts on as it is now (None if gone/root);
+    `region`: the stack's region (its roles' names carry it)."""
     detail = cloudtrail_detail(event)
     name = str(detail.get("eventName") or "")
     params = _params(detail)
@@ -210,7 +210,7 @@ def classify(event: dict[str, Any], target: UserState | None, settings: Settings
         return result(ChangeKind.UNRELATED, f"{name or 'unknown event'} is not watched")
     if detail.get("errorCode"):
         return result(ChangeKind.FAILED_CALL, f"{name} was refused ({detail.get('errorCode')}); nothing changed")
-    if made_by_stack(detail, settings):
+    if made_by_stack(detail, settings, region):
         return result(ChangeKind.MADE_BY_STACK, f"{name} was made by the stack's own role")
 
     actor = common["actor"] or "an unknown principal"

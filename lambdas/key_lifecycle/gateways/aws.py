@@ -37,6 +37,11 @@ class Aws:
         self._sleep = sleep
         self._clock = clock
 
+    @property
+    def region(self) -> str:
+        """The region the clients talk to (the function's own)."""
+        return str(self.session.region_name or "")
+
     def client(self, service: str) -> Any:
         with CLIENT_LOCK:
             return self.session.client(service, config=CLIENT_CONFIG)

@@ -27,7 +27,7 @@ def run_detection(event: dict[str, Any], context: Context) -> Decision:
     settings, aws = context.settings, context.aws
     name = target_user_name(event)
     target = read_user_now(aws, settings, name) if name else None
-    change = classify(event, target, settings)
+    change = classify(event, target, settings, region=aws.region)
     report = Report(function=FUNCTION, dry_run=context.dry_run, change=change.as_detail())
     if not change.reported:
         logger.info("IAM change needs no report", extra={"kind": str(change.kind), "event_name": change.event_name})
