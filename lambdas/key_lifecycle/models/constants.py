@@ -108,3 +108,16 @@ class WarningCode(StrEnum):
 FOREWARN_CODE_PREFIX = "forewarn:"
 AUDIT_CODE_PREFIX = "audit:"
 CHANGE_CODE_PREFIX = "change:"
+
+# Organization mode: what the hub's functions find in each member account, by fixed name (the StackSet's spoke).
+# A member's roles are IamKeyLifecycleSpoke-<function with dashes>, under the stack's role path; the engine builds
+# their ARNs from the account id alone, so the hub never needs a member's stack outputs.
+SPOKE_ROLE_NAME_PREFIX = f"{STACK_NAME}Spoke-"
+SPOKE_SECRETS_KEY_ALIAS = "alias/iam-key-lifecycle-secrets"
+SPOKE_BOUNDARY_NAME = f"{STACK_NAME}TemporaryUserBoundary"
+SPOKE_GROUP_NAME = f"{STACK_NAME}TemporaryUsers"
+
+
+def spoke_role_name(function: str) -> str:
+    """The name of a function's role in every member account (one spoke per account: no region in the name)."""
+    return f"{SPOKE_ROLE_NAME_PREFIX}{function.replace('_', '-')}"
