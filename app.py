@@ -17,6 +17,7 @@ from stacks.detection import IAM_EVENTS_REGION
 from stacks.iam_events_stack import IamEventsStack
 from stacks.iam_key_lifecycle_stack import IamKeyLifecycleStack
 from stacks.nag import add_checks
+from stacks.organization import synthesize_spoke
 from stacks.powertools import check_partition, pinned_version
 
 IAM_EVENTS_STACK_NAME = f"{STACK_NAME}IamEvents"
@@ -46,8 +47,10 @@ def build_app(context: Mapping[str, Any] | None = None, *, outdir: str | None = 
         return DefaultStackSynthesizer(generate_bootstrap_version_rule=config.generate_bootstrap_version_rule)
 
     # Environment-agnostic, so the template is the same in every region; the CLI deploys it to `region`.
+    # Organization mode: the spoke, synthesized in its own app, goes into the main stack's StackSets.
+    spoke = synthesize_spoke(config, app.node.get_all_context()) if config.organization.enabled else None
     main = IamKeyLifecycleStack(
-        app, STACK_NAME, config=config, powertools_version=pinned_version(), synthesizer=synthesizer()
+        app, STACK_NAME, config=config, powertools_version=pinned_version(), spoke=spoke, synthesizer=synthesizer()
     )
     if region != IAM_EVENTS_REGION:
         forwarding = IamEventsStack(

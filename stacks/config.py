@@ -100,6 +100,69 @@ class SchedulesEnabled(BaseModel):
     audit: bool = True
 
 
+_OU_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$")
+_ACCOUNT_RE = re.compile(r"^\d{12}$")
+_ORGANIZATION_ID_RE = re.compile(r"^o-[a-z0-9]{10,32}$")
+
+
+class OrganizationConfig(BaseModel):
+    """Organization mode (docs/organization.md): off by default; on, the stack is the hub and a StackSet deploys
+    the spoke to every account of the target OUs."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    enabled: bool = False
+    # Required when enabled: every cross-account trust and policy is limited to this organization.
+    organization_id: str | None = None
+    # OU ids or the root id; empty means the organization's root (every account), passed at deploy as the
+    # OrganizationRootId parameter since no synth can know it.
+    target_ous: tuple[str, ...] = ()
+    exclude_accounts: tuple[str, ...] = ()
+    # Step Functions Distributed Map runs at most 10,000 child executions at once.
+    max_concurrency: int = Field(default=40, ge=1, le=10_000)
+    tolerated_failure_percentage: float = Field(default=10, ge=0, le=100)
+
+    @field_validator("organization_id", mode="before")
+    @classmethod
+    def _null_id(cls, value: Any) -> Any:
+        return None if value in ("", "null", "none", "None") else value
+
+    @field_validator("organization_id")
+    @classmethod
+    def _organization_id(cls, value: str | None) -> str | None:
+        if value is not None and not _ORGANIZATION_ID_RE.match(value):
+            raise ValueError(
+                "must be an organization id, such as o-a1b2c3d4e5 (aws organizations describe-organization)"
+            )
+        return value
+
+    @field_validator("target_ous")
+    @classmethod
+    def _ous(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for ou in value:
+            if not _OU_RE.match(ou):
+                raise ValueError(f"{ou!r} is not an OU id (ou-xxxx-xxxxxxxx) or a root id (r-xxxx)")
+        if len(set(value)) != len(value):
+            raise ValueError("lists an OU twice")
+        return value
+
+    @field_validator("exclude_accounts")
+    @classmethod
+    def _accounts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for account in value:
+            if not isinstance(account, str) or not _ACCOUNT_RE.match(account):
+                raise ValueError(f"{account!r} is not a 12-digit account id (give it as a string)")
+        if len(set(value)) != len(value):
+            raise ValueError("lists an account twice")
+        return value
+
+    @model_validator(mode="after")
+    def _complete(self) -> OrganizationConfig:
+        if self.enabled and self.organization_id is None:
+            raise ValueError('"organization_id" is required when organization mode is on')
+        return self
+
+
 Days = Annotated[int, Field(ge=1, le=3650)]
 GraceDays = Annotated[int, Field(ge=0, le=3650)]
 
@@ -142,8 +205,16 @@ class LifecycleConfig(BaseModel):
     forewarn_days: tuple[Annotated[int, Field(ge=1, le=365)], ...] = Field(max_length=5)
     audit_schedule: str
     create_cloudtrail_trail: bool
+    organization: OrganizationConfig
 
-    @field_validator("allowed_managed_policies", "secret_readers", "schedules_enabled", "forewarn_days", mode="before")
+    @field_validator(
+        "allowed_managed_policies",
+        "secret_readers",
+        "schedules_enabled",
+        "forewarn_days",
+        "organization",
+        mode="before",
+    )
     @classmethod
     def _json_from_cli(cls, value: Any) -> Any:
         # `cdk synth -c key=value` passes every value as a string.

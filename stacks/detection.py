@@ -9,6 +9,8 @@ the default event bus of the stack's region; in us-east-1 the rule receives them
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aws_cdk import Aws, Duration, RemovalPolicy
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_events as events
@@ -26,13 +28,14 @@ from stacks.nag import acknowledge, acknowledge_checkov
 IAM_EVENTS_REGION = "us-east-1"
 
 
-def iam_change_pattern(role_path: str, region: str = Aws.REGION) -> dict[str, object]:
+def iam_change_pattern(
+    role_path: str, region: str = Aws.REGION, role_names: Sequence[str] | None = None
+) -> dict[str, object]:
     """The rule's `detail`: the watched IAM calls, made by anyone but a session of one of the stack's function roles
     (their exact ARNs: a role someone else creates under `role_path` is watched). A call by an IAM user or the root
-    user has no session issuer."""
-    stack_roles = [
-        f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{role_path}{name}" for name in stack_role_names(region)
-    ]
+    user has no session issuer. `role_names`: the roles to leave out (default: the stack's in `region`)."""
+    names = stack_role_names(region) if role_names is None else role_names
+    stack_roles = [f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{role_path}{name}" for name in names]
     return {
         "eventSource": ["iam.amazonaws.com"],
         "eventName": list(WATCHED_EVENTS),
@@ -43,19 +46,27 @@ def iam_change_pattern(role_path: str, region: str = Aws.REGION) -> dict[str, ob
     }
 
 
-def _iam_change_rule(scope: Construct, role_path: str, description: str, region: str = Aws.REGION) -> events.Rule:
+def iam_change_rule(
+    scope: Construct,
+    role_path: str,
+    description: str,
+    region: str = Aws.REGION,
+    role_names: Sequence[str] | None = None,
+) -> events.Rule:
     """A rule on the default bus of the scope's region matching the watched IAM calls made outside the stack."""
     return events.Rule(
         scope,
         "IamChangesRule",
         description=description,
         event_pattern=events.EventPattern(
-            source=["aws.iam"], detail_type=[CLOUDTRAIL_DETAIL_TYPE], detail=iam_change_pattern(role_path, region)
+            source=["aws.iam"],
+            detail_type=[CLOUDTRAIL_DETAIL_TYPE],
+            detail=iam_change_pattern(role_path, region, role_names),
         ),
     )
 
 
-def _dead_letter_queue(scope: Construct, construct_id: str, reason: str) -> sqs.Queue:
+def dead_letter_queue(scope: Construct, construct_id: str, reason: str) -> sqs.Queue:
     queue = sqs.Queue(
         scope,
         construct_id,
@@ -86,13 +97,13 @@ class ChangeDetection(Construct):
         create_trail: bool,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.dead_letter_queue = _dead_letter_queue(
+        self.dead_letter_queue = dead_letter_queue(
             self,
             "RuleDeadLetterQueue",
             "This queue is the rule target's dead-letter queue (EventBridge DeadLetterConfig, not an SQS redrive "
             "policy); an alarm fires on its first message.",
         )
-        self.rule = _iam_change_rule(
+        self.rule = iam_change_rule(
             self,
             role_path,
             "IAM calls that create keys, users, policies or passwords, made outside the stack's roles",
@@ -175,7 +186,7 @@ class IamEventsForwarding(Construct):
             "StackRegionDefaultBus",
             f"arn:{Aws.PARTITION}:events:{target_region}:{Aws.ACCOUNT_ID}:event-bus/default",
         )
-        self.dead_letter_queue = _dead_letter_queue(
+        self.dead_letter_queue = dead_letter_queue(
             self,
             "ForwardDeadLetterQueue",
             "This queue is the forwarding target's dead-letter queue (EventBridge DeadLetterConfig, not an SQS "
@@ -190,7 +201,7 @@ class IamEventsForwarding(Construct):
             path=role_path,
             description=f"Lets EventBridge put the forwarded IAM events on the default bus of {target_region}",
         )
-        self.rule = _iam_change_rule(
+        self.rule = iam_change_rule(
             self,
             role_path,
             f"Forwards IAM calls made outside the stack's roles to the stack in {target_region}",

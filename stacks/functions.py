@@ -24,10 +24,9 @@ from stacks.nag import acknowledge, acknowledge_checkov
 from stacks.permissions import (
     PermissionScope,
     cleanup_users_statements,
-    common_statements,
     create_keys_statements,
     detect_changes_statements,
-    guard_statements,
+    function_statements,
     rotate_keys_statements,
     wildcard_acknowledgements,
 )
@@ -232,11 +231,9 @@ class LifecycleFunctions(Construct):
                 role_name=stack_role_name(spec.name, Aws.REGION),
                 description=f"Execution role of the {spec.name} function",
             )
-            for statement in [
-                *common_statements(permissions, log_group.log_group_arn),
-                *spec.statements(permissions),
-                *guard_statements(permissions, creates_users=spec.creates_users),
-            ]:
+            for statement in function_statements(
+                permissions, log_group.log_group_arn, spec.statements(permissions), creates_users=spec.creates_users
+            ):
                 role.add_to_policy(statement)
 
             function = lambda_.Function(

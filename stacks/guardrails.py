@@ -77,13 +77,18 @@ class TemporaryUserGuardrails(Construct):
         secret_prefix: str,
         secrets_key_arn: str,
         allowed_managed_policies: Sequence[str],
+        boundary_name: str | None = None,
+        group_name: str | None = None,
     ) -> None:
+        """`boundary_name` and `group_name`: fixed names for the spoke, where the hub's functions must find them in
+        a member account from its id alone; the hub stack leaves them to CloudFormation."""
         super().__init__(scope, construct_id)
         secrets_arn = f"arn:{Aws.PARTITION}:secretsmanager:{Aws.REGION}:{Aws.ACCOUNT_ID}:secret:{secret_prefix}*"
         stack_roles_arn = f"arn:{Aws.PARTITION}:iam::{Aws.ACCOUNT_ID}:role{ROLE_PATH}*"
         self.boundary = iam.ManagedPolicy(
             self,
             "PermissionsBoundary",
+            managed_policy_name=boundary_name,
             description="Permissions boundary of temporary IAM users: no IAM writes, no stored secrets",
             statements=[
                 # A boundary grants nothing by itself: what a user can do is the intersection with the
@@ -152,6 +157,7 @@ class TemporaryUserGuardrails(Construct):
         self.group = iam.Group(
             self,
             "Group",
+            group_name=group_name,
             managed_policies=[iam.ManagedPolicy.from_aws_managed_policy_name(n) for n in allowed_managed_policies],
         )
         for name in allowed_managed_policies:

@@ -15,6 +15,7 @@ from stacks.guardrails import TemporaryUserGuardrails
 from stacks.locks import UserLocks
 from stacks.monitoring import Monitoring
 from stacks.notifications import Notifications
+from stacks.organization import OrganizationHub, SpokeTemplates
 from stacks.permissions import PermissionScope
 from stacks.schedules import LifecycleSchedules, ScheduleSpec
 from stacks.secrets import SecretsEncryption
@@ -37,6 +38,7 @@ class IamKeyLifecycleStack(Stack):
         *,
         config: LifecycleConfig,
         powertools_version: str,
+        spoke: SpokeTemplates | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(
@@ -114,45 +116,61 @@ class IamKeyLifecycleStack(Stack):
         # cleanup_users only deletes secrets, which needs no key access.
         secrets.allow_functions([functions.roles["create_keys"], functions.roles["rotate_keys"]])
 
+        specs = (
+            ScheduleSpec(
+                "Reconcile",
+                "create_keys",
+                {"action": "reconcile"},
+                config.reconcile_schedule,
+                config.schedules_enabled.reconcile,
+                "Makes every managed user hold exactly one verified key stored in its secret",
+            ),
+            ScheduleSpec(
+                "Rotate",
+                "rotate_keys",
+                {},
+                config.rotate_schedule,
+                config.schedules_enabled.rotate,
+                "Rotates keys past their age, deactivates replaced keys, deletes deactivated keys",
+            ),
+            ScheduleSpec(
+                "Cleanup",
+                "cleanup_users",
+                {},
+                config.cleanup_schedule,
+                config.schedules_enabled.cleanup,
+                "Deletes expired and stale temporary users with every credential they hold",
+            ),
+            ScheduleSpec(
+                "Audit",
+                "create_keys",
+                {"action": "audit"},
+                config.audit_schedule,
+                config.schedules_enabled.audit,
+                "Audits the account's access key posture (root keys, old and unused keys, direct policies)",
+            ),
+        )
+        hub = None
+        if config.organization.enabled:
+            assert spoke is not None, "organization mode needs the spoke's templates (stacks.organization)"
+            hub = OrganizationHub(
+                self,
+                "Organization",
+                organization=config.organization,
+                spoke=spoke,
+                functions=functions.functions,
+                roles=functions.roles,
+                schedules=specs,
+                logs_key=functions.logs_key,
+                log_retention_days=config.log_retention_days,
+            )
         schedules = LifecycleSchedules(
             self,
             "Schedules",
             functions=functions.functions,
             time_zone=config.schedule_time_zone,
-            specs=(
-                ScheduleSpec(
-                    "Reconcile",
-                    "create_keys",
-                    {"action": "reconcile"},
-                    config.reconcile_schedule,
-                    config.schedules_enabled.reconcile,
-                    "Makes every managed user hold exactly one verified key stored in its secret",
-                ),
-                ScheduleSpec(
-                    "Rotate",
-                    "rotate_keys",
-                    {},
-                    config.rotate_schedule,
-                    config.schedules_enabled.rotate,
-                    "Rotates keys past their age, deactivates replaced keys, deletes deactivated keys",
-                ),
-                ScheduleSpec(
-                    "Cleanup",
-                    "cleanup_users",
-                    {},
-                    config.cleanup_schedule,
-                    config.schedules_enabled.cleanup,
-                    "Deletes expired and stale temporary users with every credential they hold",
-                ),
-                ScheduleSpec(
-                    "Audit",
-                    "create_keys",
-                    {"action": "audit"},
-                    config.audit_schedule,
-                    config.schedules_enabled.audit,
-                    "Audits the account's access key posture (root keys, old and unused keys, direct policies)",
-                ),
-            ),
+            specs=specs,
+            state_machines=hub.state_machines if hub else None,
         )
         detection = ChangeDetection(
             self,

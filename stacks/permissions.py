@@ -122,6 +122,30 @@ def _deny(sid: str, actions: list[str], resources: list[str], conditions: dict |
     )
 
 
+# What a function does with its own (hub) credentials in organization mode: notify, write its logs. Everything else
+# in common_statements acts on the managed account, so a member account's spoke role holds it.
+HUB_ONLY_SIDS = frozenset({"PublishNotifications", "EncryptNotificationsThroughSns", "WriteOwnLogs"})
+
+
+def account_statements(scope: PermissionScope, log_group_arn: str) -> list[iam.PolicyStatement]:
+    """common_statements without the hub-only ones: what a spoke role needs of them in its own account."""
+    return [s for s in common_statements(scope, log_group_arn) if s.sid not in HUB_ONLY_SIDS]
+
+
+def function_statements(
+    scope: PermissionScope,
+    log_group_arn: str,
+    statements: list[iam.PolicyStatement],
+    *,
+    creates_users: bool,
+    spoke: bool = False,
+) -> list[iam.PolicyStatement]:
+    """A function role's whole policy, in order: the common statements (a spoke role: those acting on its own
+    account), the function's own, the guards. One source for the hub's roles and every spoke's."""
+    common = account_statements if spoke else common_statements
+    return [*common(scope, log_group_arn), *statements, *guard_statements(scope, creates_users=creates_users)]
+
+
 def common_statements(scope: PermissionScope, log_group_arn: str) -> list[iam.PolicyStatement]:
     """What every function needs: read the account's users and secrets, notify, write their own logs."""
     return [

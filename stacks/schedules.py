@@ -12,6 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
 from constructs import Construct
 
 from stacks.config import ROLE_PATH
@@ -46,7 +47,10 @@ class LifecycleSchedules(Construct):
         functions: Mapping[str, lambda_.IFunction],
         specs: tuple[ScheduleSpec, ...],
         time_zone: str,
+        state_machines: Mapping[str, sfn.IStateMachine] | None = None,
     ) -> None:
+        """`state_machines` (organization mode), by schedule: each schedule starts its state machine, which runs
+        the function in every target account, instead of invoking the function."""
         super().__init__(scope, construct_id)
         # It holds only the stack's schedules, so it goes with the stack (retained, CloudFormation would also keep
         # it through a failed first create's rollback). No name: CloudFormation generates one per create (the
@@ -72,6 +76,7 @@ class LifecycleSchedules(Construct):
                 "policy, which the rule looks for); an alarm fires on its first message.",
             )
             # The role is per schedule: the target's default role is shared by every schedule of the stack.
+            machine = (state_machines or {}).get(spec.construct_id)
             role = iam.Role(
                 self,
                 f"{spec.construct_id}Role",
@@ -79,8 +84,25 @@ class LifecycleSchedules(Construct):
                     "scheduler.amazonaws.com", conditions={"StringEquals": {"aws:SourceAccount": Aws.ACCOUNT_ID}}
                 ),
                 path=ROLE_PATH,
-                description=f"Lets the {spec.construct_id} schedule invoke the {spec.function} function only",
+                description=(
+                    f"Lets the {spec.construct_id} schedule invoke the {spec.function} function only"
+                    if machine is None
+                    else f"Lets the {spec.construct_id} schedule start its organization state machine only"
+                ),
             )
+            target: scheduler.IScheduleTarget
+            if machine is not None:
+                # The target grants states:StartExecution on this one state machine.
+                target = targets.StepFunctionsStartExecution(
+                    machine,
+                    input=scheduler.ScheduleTargetInput.from_object(dict(spec.payload)),
+                    dead_letter_queue=queue,
+                    retry_attempts=RETRY_ATTEMPTS,
+                    max_event_age=MAX_EVENT_AGE,
+                    role=role,
+                )
+                self._schedule(spec, target, time_zone, group, queue, role)
+                continue
             target = targets.LambdaInvoke(
                 functions[spec.function],
                 input=scheduler.ScheduleTargetInput.from_object(dict(spec.payload)),
@@ -89,16 +111,7 @@ class LifecycleSchedules(Construct):
                 max_event_age=MAX_EVENT_AGE,
                 role=role,
             )
-            schedule = scheduler.Schedule(
-                self,
-                f"{spec.construct_id}Schedule",
-                schedule=scheduler.ScheduleExpression.expression(spec.expression, TimeZone.of(time_zone)),
-                target=target,
-                schedule_group=self.group,
-                enabled=spec.enabled,
-                description=spec.description,
-            )
-            cast(scheduler.CfnSchedule, schedule.node.default_child).add_property_override("GroupName", group.ref)
+            self._schedule(spec, target, time_zone, group, queue, role)
             # The target grants lambda:InvokeFunction on the function and on `<function arn>:*`.
             function_id = Stack.of(self).get_logical_id(cast(CfnElement, functions[spec.function].node.default_child))
             acknowledge(
@@ -107,6 +120,26 @@ class LifecycleSchedules(Construct):
                 f"Only versions and aliases of the one function this schedule invokes ({spec.function}); "
                 "the grant comes from the Scheduler Lambda target.",
             )
-            self.schedules[spec.construct_id] = schedule
-            self.dead_letter_queues[spec.construct_id] = queue
-            self.roles[spec.construct_id] = role
+
+    def _schedule(
+        self,
+        spec: ScheduleSpec,
+        target: scheduler.IScheduleTarget,
+        time_zone: str,
+        group: scheduler.CfnScheduleGroup,
+        queue: sqs.Queue,
+        role: iam.Role,
+    ) -> None:
+        schedule = scheduler.Schedule(
+            self,
+            f"{spec.construct_id}Schedule",
+            schedule=scheduler.ScheduleExpression.expression(spec.expression, TimeZone.of(time_zone)),
+            target=target,
+            schedule_group=self.group,
+            enabled=spec.enabled,
+            description=spec.description,
+        )
+        cast(scheduler.CfnSchedule, schedule.node.default_child).add_property_override("GroupName", group.ref)
+        self.schedules[spec.construct_id] = schedule
+        self.dead_letter_queues[spec.construct_id] = queue
+        self.roles[spec.construct_id] = role

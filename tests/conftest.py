@@ -10,7 +10,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from local_account.emulator import users as _user_responses
 from tests.support.lambda_context import make_lambda_context
-from tests.support.stack_template import VARIANT_CONTEXT, Synth, synthesize_app, use_cli_environment
+from tests.support.stack_template import (
+    ORGANIZATION_CONTEXT,
+    VARIANT_CONTEXT,
+    Synth,
+    synthesize_app,
+    use_cli_environment,
+)
 
 use_cli_environment()
 # moto leaves PermissionsBoundary out of GetUser and GetAccountAuthorizationDetails, which AWS returns; the stack
@@ -37,3 +43,9 @@ def default_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 def variant_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The app of cdk.json's context with VARIANT_CONTEXT over it."""
     return synthesize_app(VARIANT_CONTEXT, tmp_path_factory.mktemp("cdk-variant"))
+
+
+@pytest.fixture(scope="session")
+def organization_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The app of cdk.json's context with organization mode on (ORGANIZATION_CONTEXT)."""
+    return synthesize_app(ORGANIZATION_CONTEXT, tmp_path_factory.mktemp("cdk-organization"))

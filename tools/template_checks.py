@@ -1,13 +1,16 @@
 """Synthesizes every template the app can deploy and runs cfn-lint and checkov over them; any finding fails.
 
-Two syntheses cover every resource: the default configuration (main stack only, as in us-east-1) and everything
-switched on outside us-east-1 (the forwarding stack and the optional CloudTrail trail). Acknowledged findings live
+Three syntheses cover every resource: the default configuration (main stack only, as in us-east-1), everything
+switched on outside us-east-1 (the forwarding stack and the optional CloudTrail trail), and organization mode (the
+hub's StackSets and state machines; the spoke templates inlined in the StackSets are checked as files of their
+own). Acknowledged findings live
 in the templates themselves: checkov's in each resource's `Metadata.checkov.skip`, with a reason.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -22,6 +25,17 @@ from stacks.config import cdk_json_context
 VARIANTS = {
     "default": ({}, "us-east-1"),
     "everything": ({"create_cloudtrail_trail": True, "reserved_concurrency": 2}, "eu-west-1"),
+    "organization": (
+        {
+            "organization": {
+                "enabled": True,
+                "organization_id": "o-a1b2c3d4e5",
+                "target_ous": ["ou-ab12-cd34ef56"],
+                "exclude_accounts": ["111122223333"],
+            }
+        },
+        "eu-west-1",
+    ),
 }
 # cfn-lint W3005: CDK gives each function an explicit DependsOn its role (and the role's policy) beside the GetAtt
 # of the role; the redundant half is harmless and not ours to remove.
@@ -35,7 +49,20 @@ def synthesize(outdir: Path) -> list[Path]:
         app = build_app({**cdk_json_context(), **overrides}, outdir=str(target), region=region)
         app.synth()  # a cdk-nag finding fails here
         templates += sorted(target.glob("*.template.json"))
+        templates += _stack_set_templates(target)
     return templates
+
+
+def _stack_set_templates(outdir: Path) -> list[Path]:
+    """Each StackSet's inline TemplateBody, written beside the template that holds it."""
+    written = []
+    for template in sorted(outdir.glob("*.template.json")):
+        for logical_id, resource in json.loads(template.read_text())["Resources"].items():
+            if resource["Type"] == "AWS::CloudFormation::StackSet":
+                path = outdir / f"stackset-{logical_id}.json"
+                path.write_text(json.dumps(json.loads(resource["Properties"]["TemplateBody"]), indent=1))
+                written.append(path)
+    return written
 
 
 def main() -> int:

@@ -67,6 +67,14 @@ def test_cdk_json_defaults_load_as_documented() -> None:
         "forewarn_days": (7, 1),
         "audit_schedule": "cron(0 7 ? * MON *)",
         "create_cloudtrail_trail": False,
+        "organization": {
+            "enabled": False,
+            "organization_id": None,
+            "target_ous": (),
+            "exclude_accounts": (),
+            "max_concurrency": 40,
+            "tolerated_failure_percentage": 10,
+        },
     }
 
 
@@ -256,3 +264,49 @@ def test_cdk_cli_synth_fails_on_a_bad_context_value(tmp_path: Path) -> None:
     assert completed.returncode != 0
     assert 'cdk.json context "rotate_after_days": must be >= 1' in completed.stdout + completed.stderr
     assert not list((tmp_path / "cdk.out").glob("*.template.json"))
+
+
+ORGANIZATION_ON = {"enabled": True, "organization_id": "o-a1b2c3d4e5"}
+
+
+@pytest.mark.parametrize(
+    ("values", "key", "message"),
+    [
+        ({"target_ous": ["Workloads"]}, "organization.target_ous", "is not an OU id"),
+        ({"target_ous": ["ou-ab12"]}, "organization.target_ous", "is not an OU id"),
+        ({"target_ous": ["ou-ab12-cd34ef56", "ou-ab12-cd34ef56"]}, "organization.target_ous", "lists an OU twice"),
+        ({"target_ous": "ou-ab12-cd34ef56"}, "organization.target_ous", "valid tuple"),
+        ({"exclude_accounts": ["12345"]}, "organization.exclude_accounts", "is not a 12-digit account id"),
+        ({"exclude_accounts": [111122223333]}, "organization.exclude_accounts.0", "valid string"),
+        ({"exclude_accounts": ["111122223333"] * 2}, "organization.exclude_accounts", "lists an account twice"),
+        ({"max_concurrency": 0}, "organization.max_concurrency", "must be >= 1"),
+        ({"max_concurrency": 10_001}, "organization.max_concurrency", "must be <= 10000"),
+        ({"tolerated_failure_percentage": -1}, "organization.tolerated_failure_percentage", "must be >= 0"),
+        ({"tolerated_failure_percentage": 101}, "organization.tolerated_failure_percentage", "must be <= 100"),
+        ({"organization_id": "org-1"}, "organization.organization_id", "must be an organization id"),
+        ({"organization_id": None}, "organization", '"organization_id" is required when organization mode is on'),
+        ({"enabled": "sometimes"}, "organization.enabled", "valid boolean"),
+        ({"target_ou": []}, "organization.target_ou", "unknown key"),
+    ],
+)
+def test_a_bad_organization_value_names_its_key(values: dict[str, Any], key: str, message: str) -> None:
+    # When organization mode is configured with one bad value
+    error = error_of(context(organization={**ORGANIZATION_ON, **values}))
+    # Then synth stops naming the nested key and what is wrong
+    assert f'cdk.json context "{key}": ' in error
+    assert message in error
+
+
+def test_organization_mode_defaults_to_off_and_to_every_account() -> None:
+    # Given organization mode switched on with only the organization id
+    config = load_config(context(organization=ORGANIZATION_ON)).organization
+    # Then every account is a target (the root), none excluded, at the documented concurrency and tolerance
+    assert (config.target_ous, config.exclude_accounts) == ((), ())
+    assert (config.max_concurrency, config.tolerated_failure_percentage) == (40, 10)
+    # And cdk.json ships it off
+    assert load_config(context()).organization.enabled is False
+
+
+def test_organization_from_the_command_line_is_json() -> None:
+    config = load_config(context(organization='{"enabled": true, "organization_id": "o-a1b2c3d4e5"}'))
+    assert config.organization.enabled is True

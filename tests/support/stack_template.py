@@ -178,3 +178,17 @@ VARIANT_CONTEXT: dict[str, Any] = {
     "removable_group_path": "/contractor-groups/",
     "generate_bootstrap_version_rule": False,
 }
+
+
+# Organization mode on, synthesized once: every target account (the root, a deploy-time parameter), one excluded.
+ORGANIZATION_ID = "o-a1b2c3d4e5"
+ORGANIZATION_CONTEXT: dict[str, Any] = {
+    "organization": {
+        "enabled": True,
+        "organization_id": ORGANIZATION_ID,
+        "target_ous": [],
+        "exclude_accounts": ["111122223333"],
+        "max_concurrency": 25,
+        "tolerated_failure_percentage": 5,
+    },
+}

@@ -109,10 +109,15 @@ FOREWARN_CODE_PREFIX = "forewarn:"
 AUDIT_CODE_PREFIX = "audit:"
 CHANGE_CODE_PREFIX = "change:"
 
-# Organization mode: what the spoke StackSet creates in each member account, by fixed names the hub's functions
-# compute (they never read a member account's stack). The roles live under the stack's role path.
-# A spoke role is named by the prefix and the function with dashes, e.g. IamKeyLifecycleSpoke-rotate-keys.
+# Organization mode: what the hub's functions find in each member account, by fixed name (the StackSet's spoke).
+# A member's roles are IamKeyLifecycleSpoke-<function with dashes>, under the stack's role path; the engine builds
+# their ARNs from the account id alone, so the hub never needs a member's stack outputs.
 SPOKE_ROLE_NAME_PREFIX = f"{STACK_NAME}Spoke-"
+SPOKE_SECRETS_KEY_ALIAS = "alias/iam-key-lifecycle-secrets"
 SPOKE_BOUNDARY_POLICY_NAME = f"{STACK_NAME}TemporaryUserBoundary"
 SPOKE_GROUP_NAME = f"{STACK_NAME}TemporaryUsers"
-SPOKE_SECRETS_KEY_ALIAS = "alias/iam-key-lifecycle-secrets"
+
+
+def spoke_role_name(function: str) -> str:
+    """The name of a function's role in every member account (one spoke per account: no region in the name)."""
+    return f"{SPOKE_ROLE_NAME_PREFIX}{function.replace('_', '-')}"
