@@ -2,21 +2,30 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from functools import cached_property
 from typing import Any
 
 import boto3
 from botocore.config import Config
 
+from key_lifecycle.gateways.errors import call
 from key_lifecycle.gateways.events import EventPublisher
 from key_lifecycle.gateways.iam import IamGateway
 from key_lifecycle.gateways.locks import LockGateway
 from key_lifecycle.gateways.notify import Notifier
+from key_lifecycle.gateways.organizations import OrganizationsGateway
 from key_lifecycle.gateways.posture import PostureGateway
+from key_lifecycle.gateways.results import ResultReader
 from key_lifecycle.gateways.secrets import SecretsGateway
 from key_lifecycle.gateways.sts import CLIENT_LOCK, KeyVerifier
+from key_lifecycle.models.constants import SPOKE_PATH, SPOKE_ROLE_NAME_PREFIX
+
+# Assumed credentials are reused while they outlive the longest invocation (15 minutes) with room to spare.
+_CREDENTIALS_MARGIN = timedelta(minutes=20)
 
 # Throttling and 5xx are retried by botocore (adaptive mode also slows down on throttling), never by hand.
 CLIENT_CONFIG = Config(retries={"mode": "adaptive", "max_attempts": 10}, connect_timeout=5, read_timeout=30)
@@ -36,6 +45,12 @@ class Aws:
         self.session = session or boto3.session.Session()
         self._sleep = sleep
         self._clock = clock
+        # Organization mode: a member account's Aws keeps the hub's (this deployment's) locks, notifications and
+        # events, and names its lock keys by account.
+        self.hub: Aws | None = None
+        self.account_id: str | None = None
+        self._members: dict[tuple[str, str], tuple[Aws, datetime]] = {}
+        self._members_lock = threading.Lock()
 
     @property
     def region(self) -> str:
@@ -60,18 +75,69 @@ class Aws:
 
     @cached_property
     def notifier(self) -> Notifier:
-        return Notifier(self.client("sns"))
+        return self.hub.notifier if self.hub is not None else Notifier(self.client("sns"))
 
     @cached_property
     def _dynamodb(self) -> Any:
         return self.client("dynamodb")
 
     def locks(self, table_name: str) -> LockGateway:
+        if self.hub is not None:
+            # The hub's one lock table serves every account: keys `<account id>/<user name>`.
+            return LockGateway(self.hub._dynamodb, table_name, key_prefix=f"{self.account_id}/")
         return LockGateway(self._dynamodb, table_name)
 
     @cached_property
     def events(self) -> EventPublisher:
-        return EventPublisher(self.client("events"))
+        return self.hub.events if self.hub is not None else EventPublisher(self.client("events"))
+
+    @cached_property
+    def organizations(self) -> OrganizationsGateway:
+        return OrganizationsGateway(self.client("organizations"))
+
+    @cached_property
+    def results(self) -> ResultReader:
+        return ResultReader(self.client("s3"))
+
+    @cached_property
+    def partition(self) -> str:
+        """aws, aws-cn, aws-us-gov…: from the region, without a call."""
+        region = self.session.region_name or "us-east-1"
+        return str(self.session.get_partition_for_region(region))
+
+    def spoke_role_arn(self, account_id: str, function: str) -> str:
+        name = SPOKE_ROLE_NAME_PREFIX + function.replace("_", "-")
+        return f"arn:{self.partition}:iam::{account_id}:role{SPOKE_PATH}{name}"
+
+    def for_account(self, account_id: str, function: str) -> Aws:
+        """The clients of a member account, through its spoke role for `function` (STS AssumeRole). Kept while its
+        credentials last, so one invocation assumes the role once; raises AwsError when the role cannot be assumed."""
+        with self._members_lock:
+            cached = self._members.get((account_id, function))
+            if cached is not None and cached[1] - datetime.now(UTC) > _CREDENTIALS_MARGIN:
+                return cached[0]
+            answer = call(
+                self.client("sts"),
+                "AssumeRole",
+                RoleArn=self.spoke_role_arn(account_id, function),
+                # Names the function in the member account's CloudTrail (64 characters at most).
+                RoleSessionName=f"iam-key-lifecycle-{function.replace('_', '-')}"[:64],
+            )
+            credentials = answer["Credentials"]
+            with CLIENT_LOCK:
+                session = boto3.Session(
+                    aws_access_key_id=credentials["AccessKeyId"],
+                    aws_secret_access_key=credentials["SecretAccessKey"],
+                    aws_session_token=credentials["SessionToken"],
+                    region_name=self.session.region_name,
+                )
+            member = Aws(session, sleep=self._sleep, clock=self._clock)
+            member.hub, member.account_id = self, account_id
+            expiration = credentials["Expiration"]
+            if expiration.tzinfo is None:
+                expiration = expiration.replace(tzinfo=UTC)
+            self._members[(account_id, function)] = (member, expiration)
+            return member
 
     @cached_property
     def posture(self) -> PostureGateway:

@@ -36,12 +36,15 @@ def _millis(now: datetime) -> str:
 
 
 class LockGateway:
-    def __init__(self, client: Any, table_name: str) -> None:
+    def __init__(self, client: Any, table_name: str, *, key_prefix: str = "") -> None:
         self._client = client
         self.table_name = table_name
+        # Organization mode: one table for every account, keys `<account id>/<user name>` (single account: none).
+        self.key_prefix = key_prefix
 
     def acquire(self, key: str, owner: str, *, now: datetime | None = None) -> Grant | None:
         """The lock for `key`, or None while another run holds it (and its hold has not expired)."""
+        key = self.key_prefix + key
         at = _epoch(now or datetime.now(UTC))
         try:
             response = call(

@@ -14,7 +14,7 @@ from key_lifecycle.gateways.errors import AwsError
 from key_lifecycle.models.constants import Metric
 from key_lifecycle.models.events import EventValidationError
 from key_lifecycle.models.report import Report
-from key_lifecycle.models.settings import Settings, SettingsError
+from key_lifecycle.models.settings import OrganizationSettings, Settings, SettingsError
 from key_lifecycle.observability import log_report, logger, metric_counts, record_metrics
 from key_lifecycle.service.budget import UNLIMITED, Budget
 from key_lifecycle.service.context import Context, Decision
@@ -28,6 +28,12 @@ def get_settings() -> Settings:
 
 
 @cache
+def get_organization() -> OrganizationSettings:
+    """Organization mode's settings, read and validated once per cold start (off unless ORGANIZATION_ID is set)."""
+    return OrganizationSettings.from_env()
+
+
+@cache
 def get_aws() -> Aws:
     return Aws()
 
@@ -35,6 +41,7 @@ def get_aws() -> Aws:
 def reset_cold_start() -> None:
     """Forget cached settings and clients, as a new execution environment would (tests, the local account)."""
     get_settings.cache_clear()
+    get_organization.cache_clear()
     get_aws.cache_clear()
 
 
@@ -51,6 +58,7 @@ def handle(
     """Parse → decide (snapshot, plan, apply or dry run) → log, metrics, notification → the report as JSON."""
     try:
         settings = get_settings()
+        organization = get_organization()
     except SettingsError as exc:
         # A deployment mistake: every invocation fails, visibly, until the environment is fixed.
         logger.error("invalid settings", extra={"function": function, "error": str(exc)})
@@ -65,12 +73,20 @@ def handle(
     dry_run = bool(getattr(request, "dry_run", None)) or settings.dry_run
     remaining = getattr(lambda_context, "get_remaining_time_in_millis", None)
     budget = Budget(remaining, settings.verify_timeout_seconds + 15) if callable(remaining) else UNLIMITED
-    context = Context(settings=settings, aws=get_aws(), now=datetime.now(UTC), dry_run=dry_run, budget=budget)
+    context = Context(
+        settings=settings,
+        aws=get_aws(),
+        now=datetime.now(UTC),
+        dry_run=dry_run,
+        budget=budget,
+        organization=organization,
+    )
     logger.info("invoked", extra={"function": function, "request": _loggable(request), "dry_run": dry_run})
     try:
         decision = decide(request, context)
     except RequestRefused as exc:
-        decision = Decision(Report(function=function, dry_run=dry_run, errors=[str(exc)]))
+        account_id = getattr(request, "account_id", None)
+        decision = Decision(Report(function=function, dry_run=dry_run, account_id=account_id, errors=[str(exc)]))
     except AwsError as exc:
         # Reading the account failed (after botocore's retries): the run fails loudly, so alarms fire.
         logger.error("run failed", extra={"function": function, "error": str(exc)})

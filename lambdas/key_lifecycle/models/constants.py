@@ -116,6 +116,8 @@ SPOKE_ROLE_NAME_PREFIX = f"{STACK_NAME}Spoke-"
 SPOKE_SECRETS_KEY_ALIAS = "alias/iam-key-lifecycle-secrets"
 SPOKE_BOUNDARY_POLICY_NAME = f"{STACK_NAME}TemporaryUserBoundary"
 SPOKE_GROUP_NAME = f"{STACK_NAME}TemporaryUsers"
+# The path of the spoke's roles and boundary policy in each member account (the stack's own role path).
+SPOKE_PATH = "/iam-key-lifecycle/"
 
 
 def spoke_role_name(function: str) -> str:

@@ -32,6 +32,9 @@ class _Event(BaseModel):
 
 
 UserName = Annotated[str, Field(min_length=1, max_length=64, pattern=USER_NAME_PATTERN)]
+# Organization mode: the member account a run acts in (a string of exactly 12 digits; without it, the function's
+# own account). Whether it is one of the organization's target accounts is checked by the service.
+AccountId = Annotated[str, Field(pattern=r"^[0-9]{12}$")]
 
 
 class CreateUserEvent(_Event):
@@ -43,6 +46,7 @@ class CreateUserEvent(_Event):
     ttl_days: Annotated[int, Field(ge=1)] | None = None
     purpose: Annotated[str, Field(max_length=256, pattern=TEXT_PATTERN)] | None = None
     dry_run: bool | None = None
+    account_id: AccountId | None = None
 
 
 class ReconcileEvent(_Event):
@@ -50,18 +54,21 @@ class ReconcileEvent(_Event):
 
     action: Literal["reconcile"]
     dry_run: bool | None = None
+    account_id: AccountId | None = None
 
 
 class AuditEvent(_Event):
     """`{"action": "audit"}`: the account posture audit (read-only; also the weekly schedule's input)."""
 
     action: Literal["audit"]
+    account_id: AccountId | None = None
 
 
 class InventoryEvent(_Event):
     """`{"action": "report"}`: the inventory of managed users and their keys (read-only)."""
 
     action: Literal["report"]
+    account_id: AccountId | None = None
 
 
 class RotateEvent(_Event):
@@ -70,6 +77,7 @@ class RotateEvent(_Event):
     user_name: UserName | None = None
     force: bool = False
     dry_run: bool | None = None
+    account_id: AccountId | None = None
 
 
 class CleanupEvent(_Event):
@@ -77,9 +85,42 @@ class CleanupEvent(_Event):
 
     user_name: UserName | None = None
     dry_run: bool | None = None
+    account_id: AccountId | None = None
 
 
-CreateKeysRequest = CreateUserEvent | ReconcileEvent | AuditEvent | InventoryEvent
+class ListAccountsEvent(_Event):
+    """`{"action": "list_accounts"}`: the organization's target accounts (the first step of an organization run)."""
+
+    action: Literal["list_accounts"]
+
+
+class ResultWriterPrefix(_Event):
+    """Where a Distributed Map wrote its results: the bucket and the prefix of one map run."""
+
+    bucket: Annotated[str, Field(min_length=3, max_length=63)]
+    prefix: Annotated[str, Field(max_length=1024)] = ""
+
+
+class ResultWriterDetails(_Event):
+    """The map state's own output (`$.ResultWriterDetails`): the bucket and the key of the run's manifest.json."""
+
+    Bucket: Annotated[str, Field(min_length=3, max_length=63)]
+    Key: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class AggregateRunsEvent(_Event):
+    """`{"action": "aggregate_runs", "job": "rotate", "result_writer": {"bucket": ..., "prefix": ...}}` or with
+    `"result_writer": {"Bucket": ..., "Key": ".../manifest.json"}` (the map's ResultWriterDetails): the last step of
+    an organization run, one report and one notification for every account."""
+
+    action: Literal["aggregate_runs"]
+    job: Literal["rotate", "cleanup", "reconcile", "audit"]
+    result_writer: ResultWriterDetails | ResultWriterPrefix
+
+
+CreateKeysRequest = (
+    CreateUserEvent | ReconcileEvent | AuditEvent | InventoryEvent | ListAccountsEvent | AggregateRunsEvent
+)
 # The create function's payloads, told apart by their action (an unknown or missing one is refused by name).
 _CREATE_KEYS_REQUEST = Annotated[CreateKeysRequest, Field(discriminator="action")]
 E = TypeVar("E", bound=BaseModel)

@@ -66,6 +66,7 @@ class Report(Model):
 
     function: str
     dry_run: bool
+    account_id: str | None = None  # organization mode: the member account the run acted in (None: its own)
     actions: list[Action] = field(default_factory=list)
     warnings: list[Warning] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
@@ -80,6 +81,10 @@ class Report(Model):
     audit: dict[str, Any] | None = None
     inventory: dict[str, Any] | None = None
     change: dict[str, Any] | None = None
+    # organization mode: {"action": "list_accounts"} gives the target accounts, [{"account_id": ..., "name": ...}];
+    # {"action": "aggregate_runs"} the organization run (accounts done and failed, actions and warnings by account)
+    accounts: list[dict[str, str]] | None = None
+    organization: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         self.actions, self.warnings, self.errors = list(self.actions), list(self.warnings), list(self.errors)

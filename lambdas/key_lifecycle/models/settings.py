@@ -109,6 +109,81 @@ class Settings(BaseModel):
 ENVIRONMENT: dict[str, str] = {field.upper(): field for field in Settings.model_fields}
 
 
+# Organization mode (issue 14). A model of its own, read the same way (variable = field name upper-cased): the
+# single-account deployment sets none of these variables, so its functions' environment stays exactly ENVIRONMENT.
+ORGANIZATION_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$")
+TARGET_PATTERN = re.compile(r"^(ou-[0-9a-z]{4,32}-[a-z0-9]{8,32}|r-[0-9a-z]{4,32})$")
+ACCOUNT_ID_PATTERN = re.compile(r"^[0-9]{12}$")
+
+
+class OrganizationSettings(BaseModel):
+    """Whether the functions act across an AWS Organization, and on which of its accounts. `organization_id` None
+    is single-account mode (the default): every run acts on the function's own account, as it always has."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    organization_id: str | None = None
+    # OU ids (ou-...) or the root id (r-...); empty: the whole organization. Nested OUs are included.
+    organization_target_ous: tuple[str, ...] = ()
+    organization_exclude_accounts: tuple[str, ...] = ()
+
+    @property
+    def enabled(self) -> bool:
+        return self.organization_id is not None
+
+    @field_validator("organization_id", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: Any) -> Any:
+        return None if value == "" else value
+
+    @field_validator("organization_id")
+    @classmethod
+    def _organization_id(cls, value: str | None) -> str | None:
+        if value is not None and not ORGANIZATION_ID_PATTERN.match(value):
+            raise ValueError("must be an organization id: o- and 10 to 32 lowercase letters or digits")
+        return value
+
+    @field_validator("organization_target_ous", "organization_exclude_accounts", mode="before")
+    @classmethod
+    def _list_from_text(cls, value: Any) -> Any:
+        # The environment carries the list as "ou-ab12-cdef3456,ou-ab12-ghij7890", like FOREWARN_DAYS.
+        return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+    @field_validator("organization_target_ous")
+    @classmethod
+    def _targets(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not TARGET_PATTERN.match(target) for target in value):
+            raise ValueError("each target must be an OU id (ou-...) or the root id (r-...)")
+        return tuple(dict.fromkeys(value))
+
+    @field_validator("organization_exclude_accounts")
+    @classmethod
+    def _accounts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if any(not ACCOUNT_ID_PATTERN.match(account) for account in value):
+            raise ValueError("each account must be a 12-digit account id")
+        return tuple(dict.fromkeys(value))
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OrganizationSettings:
+        if self.organization_id is None and (self.organization_target_ous or self.organization_exclude_accounts):
+            raise ValueError("ORGANIZATION_TARGET_OUS and ORGANIZATION_EXCLUDE_ACCOUNTS need ORGANIZATION_ID")
+        return self
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> OrganizationSettings:
+        """Read from the environment; a bad value raises SettingsError naming the variable."""
+        environ = os.environ if environ is None else environ
+        values = {field: environ[name] for name, field in ORGANIZATION_ENVIRONMENT.items() if name in environ}
+        try:
+            return cls.model_validate(values)
+        except ValidationError as exc:
+            raise SettingsError("invalid settings: " + "; ".join(describe(exc))) from None
+
+
+ORGANIZATION_ENVIRONMENT: dict[str, str] = {field.upper(): field for field in OrganizationSettings.model_fields}
+SINGLE_ACCOUNT = OrganizationSettings()
+
+
 def describe(error: ValidationError) -> list[str]:
     """Each problem as `VARIABLE: Pydantic's message` (`settings:` for a rule across variables); never the value."""
     described = []

@@ -10,12 +10,13 @@ from key_lifecycle.models.report import ActionKind
 from key_lifecycle.service.confirm import forewarned_users
 from key_lifecycle.service.context import Context, Decision
 from key_lifecycle.service.notifications import send_forewarnings
+from key_lifecycle.service.organization import in_account
 from key_lifecycle.service.runs import execute, read_and_plan
 
 FUNCTION = "cleanup_users"
 
 
-def run_cleanup(request: CleanupEvent, context: Context) -> Decision:
+def _cleanup(request: CleanupEvent, context: Context) -> Decision:
     if request.user_name is None:
         # Forewarnings write tags and notify owners: their users are re-read too, never warned from the report alone.
         snapshot, plan = read_and_plan(
@@ -40,3 +41,7 @@ def run_cleanup(request: CleanupEvent, context: Context) -> Decision:
             skip_users=deleted,
         )
     return Decision(report, snapshot)
+
+
+# With an `account_id`, in that member account of the organization; without one, in this account.
+run_cleanup = in_account(FUNCTION, _cleanup)

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from key_lifecycle.gateways.aws import Aws
 from key_lifecycle.models.report import Report
-from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.settings import SINGLE_ACCOUNT, OrganizationSettings, Settings
 from key_lifecycle.models.snapshot import AccountSnapshot
 from key_lifecycle.service.budget import UNLIMITED, Budget
 
@@ -20,6 +20,7 @@ class Context:
     now: datetime  # read per invocation, never cached: schedules and the virtual clock move it
     dry_run: bool
     budget: Budget = UNLIMITED  # the Lambda time left (a run near its timeout leaves the rest to the next run)
+    organization: OrganizationSettings = SINGLE_ACCOUNT  # organization mode is off unless configured
 
 
 @dataclass
@@ -28,3 +29,4 @@ class Decision:
     snapshot: AccountSnapshot | None = None
     owner: str | None = None  # the owner the run concerns, when the request names one
     kind: str | None = None  # the notification's `kind` attribute (subscriptions filter on it); none for run reports
+    notify: bool = True  # False: the run report is not notified (an organization run notifies its aggregate once)

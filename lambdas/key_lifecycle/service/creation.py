@@ -8,10 +8,19 @@ from key_lifecycle.domain.rules import classify_keys
 from key_lifecycle.gateways.snapshot import read_snapshot
 from key_lifecycle.models.constants import EXPIRES_AT_TAG
 from key_lifecycle.models.dates import format_timestamp
-from key_lifecycle.models.events import AuditEvent, CreateKeysRequest, CreateUserEvent, InventoryEvent, ReconcileEvent
+from key_lifecycle.models.events import (
+    AggregateRunsEvent,
+    AuditEvent,
+    CreateKeysRequest,
+    CreateUserEvent,
+    InventoryEvent,
+    ListAccountsEvent,
+    ReconcileEvent,
+)
 from key_lifecycle.models.report import Report
 from key_lifecycle.models.snapshot import AccountSnapshot
 from key_lifecycle.service.context import Context, Decision
+from key_lifecycle.service.organization import aggregate_runs, in_account, list_accounts
 from key_lifecycle.service.reports import audit_report, inventory_report
 from key_lifecycle.service.runner import RunOutcome
 from key_lifecycle.service.runs import execute, read_and_plan
@@ -19,8 +28,12 @@ from key_lifecycle.service.runs import execute, read_and_plan
 FUNCTION = "create_keys"
 
 
-def run_create_keys(request: CreateKeysRequest, context: Context) -> Decision:
+def _create_keys(request: CreateKeysRequest, context: Context) -> Decision:
     settings, aws = context.settings, context.aws
+    if isinstance(request, ListAccountsEvent):
+        return list_accounts(FUNCTION, context)
+    if isinstance(request, AggregateRunsEvent):
+        return aggregate_runs(request, FUNCTION, context)
     if isinstance(request, AuditEvent):
         return Decision(audit_report(aws, settings, context.now, FUNCTION), kind="audit")
     if isinstance(request, InventoryEvent):
@@ -36,6 +49,10 @@ def run_create_keys(request: CreateKeysRequest, context: Context) -> Decision:
     report, outcome = execute(FUNCTION, plan, snapshot, context, request=request, finish_provisioning=True)
     _describe_user(report, request, snapshot, outcome, context)
     return Decision(report, snapshot, owner=request.owner)
+
+
+# With an `account_id`, in that member account of the organization; without one, in this account.
+run_create_keys = in_account(FUNCTION, _create_keys)
 
 
 def _describe_user(

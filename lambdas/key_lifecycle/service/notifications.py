@@ -32,7 +32,7 @@ def publish_run_events(decision: Decision, settings: Settings, aws: Aws) -> None
 
 def notify_run(decision: Decision, settings: Settings, aws: Aws) -> None:
     """The run's notification, when it did or warns about anything."""
-    if settings.notification_topic_arn and _worth_notifying(decision.report):
+    if decision.notify and settings.notification_topic_arn and _worth_notifying(decision.report):
         _notify(aws, settings.notification_topic_arn, decision)
 
 
@@ -51,7 +51,18 @@ def publish_events(aws: Aws, settings: Settings, events: list[tuple[str, dict[st
 
 
 def _worth_notifying(report: Report) -> bool:
+    section = _organization_run(report)
+    if section is not None:
+        # An organization run: anything done, failed or warned in any account, or an account that failed.
+        done = any(a.get("status") != ActionStatus.PLANNED.value for a in section["actions"])
+        return done or bool(section["warnings"] or section["accounts_failed"] or report.errors)
     return bool(report.warnings) or any(a.status is not ActionStatus.PLANNED for a in report.actions)
+
+
+def _organization_run(report: Report) -> dict[str, Any] | None:
+    """The aggregate section of an organization run's report (`aggregate_runs`), if the report is one."""
+    section = report.organization
+    return section if section is not None and "job" in section else None
 
 
 def owner_of(decision: Decision) -> str | None:
@@ -73,6 +84,19 @@ def owner_of(decision: Decision) -> str | None:
 
 
 def subject_for(report: Report) -> str:
+    section = _organization_run(report)
+    if section is not None:
+        statuses = [a.get("status") for a in section["actions"]]
+        done, failed = statuses.count(ActionStatus.DONE.value), statuses.count(ActionStatus.FAILED.value)
+        counts = (
+            f"{statuses.count(ActionStatus.PLANNED.value)} planned"
+            if report.dry_run
+            else f"{done} done, {failed} failed"
+        )
+        return (
+            f"IAM key lifecycle {section['job']}, {section['accounts']} accounts "
+            f"({len(section['accounts_failed'])} failed): {counts}, {len(section['warnings'])} warnings"
+        )[:100]
     done = sum(1 for a in report.actions if a.status is ActionStatus.DONE)
     failed = sum(1 for a in report.actions if a.status is ActionStatus.FAILED)
     planned = sum(1 for a in report.actions if a.status is ActionStatus.PLANNED)
@@ -87,9 +111,14 @@ def message_for(report: Report) -> str:
     text = json.dumps(body, indent=1)
     if len(text.encode()) <= SNS_MESSAGE_LIMIT:
         return text
-    body["truncated"] = {"actions": len(report.actions), "warnings": len(report.warnings)}
+    section = body["organization"] if _organization_run(report) is not None else {"actions": [], "warnings": []}
+    body["truncated"] = {
+        "actions": len(report.actions) + len(section["actions"]),
+        "warnings": len(report.warnings) + len(section["warnings"]),
+    }
     for keep in (500, 100, 10, 0):
         body["actions"], body["warnings"] = body["actions"][:keep], body["warnings"][:keep]
+        section["actions"], section["warnings"] = section["actions"][:keep], section["warnings"][:keep]
         text = json.dumps(body)
         if len(text.encode()) <= SNS_MESSAGE_LIMIT:
             break

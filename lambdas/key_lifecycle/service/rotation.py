@@ -7,12 +7,13 @@ from key_lifecycle.domain.rotation import plan_rotation
 from key_lifecycle.gateways.snapshot import read_snapshot
 from key_lifecycle.models.events import RotateEvent
 from key_lifecycle.service.context import Context, Decision
+from key_lifecycle.service.organization import in_account
 from key_lifecycle.service.runs import execute, read_and_plan
 
 FUNCTION = "rotate_keys"
 
 
-def run_rotation(request: RotateEvent, context: Context) -> Decision:
+def _rotate(request: RotateEvent, context: Context) -> Decision:
     if request.user_name is None and not request.force:
         snapshot, plan = read_and_plan(context, lambda seen: plan_rotation(seen, context.now, context.settings))
     else:
@@ -20,3 +21,7 @@ def run_rotation(request: RotateEvent, context: Context) -> Decision:
         plan = plan_rotation(snapshot, context.now, context.settings, user_name=request.user_name, force=request.force)
     report, _ = execute(FUNCTION, plan, snapshot, context)
     return Decision(report, snapshot)
+
+
+# With an `account_id`, in that member account of the organization; without one, in this account.
+run_rotation = in_account(FUNCTION, _rotate)

@@ -1,0 +1,69 @@
+"""Organization runs: the per-account runs of a Distributed Map (as its ResultWriter recorded them) folded into one
+report section: accounts done, accounts failed with their reason, actions and warnings by account."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from key_lifecycle.models.organization import ChildRun
+
+REASON_MAX = 500  # characters: a Lambda error's cause may carry a stack trace
+
+
+def run_report(output: Any) -> dict[str, Any] | None:
+    """The member run's report in a child's output: the function's answer itself, or the Lambda invoke task's
+    whole result (`Payload`) when the map kept it."""
+    if isinstance(output, dict) and "function" not in output and isinstance(output.get("Payload"), dict):
+        output = output["Payload"]
+    if isinstance(output, dict) and isinstance(output.get("function"), str):
+        return output
+    return None
+
+
+def failure_reason(run: ChildRun) -> str:
+    """Why a child execution did not complete: Step Functions' error, and the Lambda error inside its cause."""
+    if run.status == "PENDING":
+        return "not run: the map run ended before this account"
+    error = run.error or run.status
+    cause = run.cause or ""
+    try:
+        parsed = json.loads(cause) if cause else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and ("errorType" in parsed or "errorMessage" in parsed):
+        cause = ": ".join(str(parsed[k]) for k in ("errorType", "errorMessage") if parsed.get(k))
+    reason = f"{error}: {cause}" if cause and cause != error else error
+    return reason[:REASON_MAX]
+
+
+def aggregate(job: str, runs: list[ChildRun]) -> tuple[dict[str, Any], list[str], bool]:
+    """The organization section of the run report, the member runs' errors (each naming its account), and whether
+    the member runs were dry runs."""
+    done: list[str] = []
+    failed: list[dict[str, str]] = []
+    actions: list[dict[str, Any]] = []
+    warnings: list[dict[str, Any]] = []
+    errors: list[str] = []
+    dry_run = False
+    for run in sorted(runs, key=lambda r: (r.account_id or "", r.status)):
+        account = run.account_id or "unknown"
+        report = run_report(run.output) if run.status == "SUCCEEDED" else None
+        if report is None:
+            reason = failure_reason(run) if run.status != "SUCCEEDED" else "its output is not a run report"
+            failed.append({"account_id": account, "reason": reason})
+            continue
+        done.append(account)
+        dry_run = dry_run or bool(report.get("dry_run"))
+        actions.extend({"account_id": account, **a} for a in report.get("actions") or [] if isinstance(a, dict))
+        warnings.extend({"account_id": account, **w} for w in report.get("warnings") or [] if isinstance(w, dict))
+        errors.extend(f"account {account}: {e}" for e in report.get("errors") or [])
+    section = {
+        "job": job,
+        "accounts": len(done) + len(failed),
+        "accounts_done": done,
+        "accounts_failed": failed,
+        "actions": actions,
+        "warnings": warnings,
+    }
+    return section, errors, dry_run
