@@ -24,6 +24,7 @@ from aws_cdk import (
     CfnElement,
     CfnParameter,
     Duration,
+    Fn,
     RemovalPolicy,
     Stack,
 )
@@ -303,6 +304,7 @@ class OrganizationHub(Construct):
             )
 
         self.results_bucket = self._results_bucket()
+        self._grant_engine(org_id, organization, functions, roles)
         self.log_group = logs.LogGroup(
             self,
             "StateMachineLogs",
@@ -313,6 +315,60 @@ class OrganizationHub(Construct):
         self.state_machines: dict[str, sfn.StateMachine] = {
             spec.construct_id: self._state_machine(spec, organization, functions) for spec in schedules
         }
+
+    def _grant_engine(
+        self,
+        org_id: str,
+        organization: OrganizationConfig,
+        functions: Mapping[str, lambda_.IFunction],
+        roles: Mapping[str, iam.IRole],
+    ) -> None:
+        """What the functions need in the hub to act across the organization: its settings, the Organizations reads
+        that list and check member accounts, and (the create function, which aggregates) the map's results."""
+        environment = {
+            "ORGANIZATION_ID": org_id,
+            "ORGANIZATION_TARGET_OUS": Fn.join(",", self.target_ous),
+            "ORGANIZATION_EXCLUDE_ACCOUNTS": ",".join(organization.exclude_accounts),
+        }
+        for function in functions.values():
+            if isinstance(function, lambda_.Function):
+                for name, value in environment.items():
+                    function.add_environment(name, value)
+        for role in roles.values():
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    sid="ReadTheOrganization",
+                    actions=[
+                        "organizations:DescribeAccount",
+                        "organizations:ListAccountsForParent",
+                        "organizations:ListOrganizationalUnitsForParent",
+                        "organizations:ListParents",
+                        "organizations:ListRoots",
+                    ],
+                    resources=["*"],
+                )
+            )
+            acknowledge(
+                role.node.find_child("DefaultPolicy"),
+                "IAM5[Resource::*]",
+                "Organizations' list and describe calls of the account walk and the account_id check: read-only, "
+                "and their resources (the root, OUs, accounts) are the whole organization by design.",
+            )
+        create_role = roles["create_keys"]
+        create_role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadTheRunResults",
+                actions=["s3:GetObject", "s3:ListBucket"],
+                resources=[self.results_bucket.bucket_arn, self.results_bucket.arn_for_objects("*")],
+            )
+        )
+        bucket_id = Stack.of(self).get_logical_id(cast(CfnElement, self.results_bucket.node.default_child))
+        acknowledge(
+            create_role.node.find_child("DefaultPolicy"),
+            f"IAM5[Resource::<{bucket_id}.Arn>/*]",
+            "The Distributed Map writes one object per run under names it chooses; the create function reads them "
+            "back to aggregate the run (read only, this one bucket).",
+        )
 
     def _root_id(self, stack: Stack) -> str:
         # The root id exists only in the organization: the operator passes it at deploy (docs/organization.md).
@@ -407,15 +463,10 @@ class OrganizationHub(Construct):
             scope,
             "ListTargetAccounts",
             lambda_function=functions["create_keys"],
-            payload=sfn.TaskInput.from_object(
-                {
-                    "action": LIST_ACCOUNTS_ACTION,
-                    "target_ous": self.target_ous,
-                    "exclude_accounts": list(organization.exclude_accounts),
-                }
-            ),
+            # The targets and exclusions are the function's settings (ORGANIZATION_* in its environment).
+            payload=sfn.TaskInput.from_object({"action": LIST_ACCOUNTS_ACTION}),
             payload_response_only=True,
-            result_selector={"account_ids.$": "$.account_ids"},
+            result_selector={"account_ids.$": "$.accounts[*].account_id"},
         )
         run_in_account = tasks.LambdaInvoke(
             scope,
@@ -459,8 +510,7 @@ class OrganizationHub(Construct):
                 {
                     "action": AGGREGATE_ACTION,
                     "job": spec.construct_id.lower(),
-                    "map_run_arn.$": "$.MapRunArn",
-                    "manifest.$": "$.ResultWriterDetails",
+                    "result_writer.$": "$.ResultWriterDetails",
                 }
             ),
             payload_response_only=True,

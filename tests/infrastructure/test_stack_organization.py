@@ -27,6 +27,8 @@ HUB_SIDS = HUB_ONLY_SIDS | {
     "TakeAndReleaseUserLocks",
     "UseTheLockTableKeyThroughDynamoDb",
     "AssumeTheSpokeRoleInMemberAccounts",
+    "ReadTheOrganization",
+    "ReadTheRunResults",
 }
 JOBS = {
     "Reconcile": ("create_keys", {"action": "reconcile"}),
@@ -206,11 +208,8 @@ def test_each_job_lists_the_accounts_maps_over_them_and_aggregates(organization_
     assert machine["StartAt"] == "ListTargetAccounts"
     listing = states["ListTargetAccounts"]
     assert listing["Resource"] == create
-    assert listing["Parameters"] == {
-        "action": "list_accounts",
-        "target_ous": ["${OrganizationRootId}"],
-        "exclude_accounts": ORGANIZATION["exclude_accounts"],
-    }
+    assert listing["Parameters"] == {"action": "list_accounts"}
+    assert listing["ResultSelector"] == {"account_ids.$": "$.accounts[*].account_id"}
     # Then a Distributed Map over them, at the configured concurrency and tolerated failure
     each = states[listing["Next"]]
     assert each["Type"] == "Map"
@@ -234,8 +233,7 @@ def test_each_job_lists_the_accounts_maps_over_them_and_aggregates(organization_
     assert aggregate["Parameters"] == {
         "action": "aggregate_runs",
         "job": job.lower(),
-        "map_run_arn.$": "$.MapRunArn",
-        "manifest.$": "$.ResultWriterDetails",
+        "result_writer.$": "$.ResultWriterDetails",
     }
 
 
@@ -290,3 +288,24 @@ def test_organization_mode_is_cdk_nag_clean_with_reasons(organization_synth: Syn
     # The spoke's own synthesis runs cdk-nag too and fails the hub's synth on any finding.
     assert organization_synth.violations == []
     assert all(reason.strip() for _, _, reason in organization_synth.acknowledgements)
+
+
+def test_the_functions_get_the_organization_settings_and_reads(organization_synth: Synth) -> None:
+    # Every function knows the organization and its targets (its settings, read at cold start)
+    for function in FUNCTIONS.values():
+        properties = organization_synth.properties("AWS::Lambda::Function", f"Functions{function}Function")
+        environment = properties["Environment"]["Variables"]
+        assert environment["ORGANIZATION_ID"] == ORGANIZATION["organization_id"]
+        assert environment["ORGANIZATION_EXCLUDE_ACCOUNTS"] == ",".join(ORGANIZATION["exclude_accounts"])
+        assert "ORGANIZATION_TARGET_OUS" in environment
+    # Each role may read the organization (the account walk and the account_id check), read only
+    for function in FUNCTIONS:
+        reads = [s for s in organization_synth.function_statements(function) if s["Sid"] == "ReadTheOrganization"]
+        assert len(reads) == 1 and all(
+            a.startswith(("organizations:Describe", "organizations:List")) for a in reads[0]["Action"]
+        )
+    # Only the create function reads the run results it aggregates
+    readers = [
+        f for f in FUNCTIONS if any(s["Sid"] == "ReadTheRunResults" for s in organization_synth.function_statements(f))
+    ]
+    assert readers == ["create_keys"]
