@@ -3,6 +3,7 @@ process, then run the deployed functions as deployed, on their schedules, on a v
 
 from local_account.account import LocalAccount, LocalAccountError, Timings
 from local_account.deployed import DeployedSchedule
+from local_account.organization import LocalOrganization, Member
 from local_account.runtime import DeployedFunction, Invocation
 from local_account.schedules import ScheduleExpression, ScheduleExpressionError
 
@@ -12,6 +13,8 @@ __all__ = [
     "Invocation",
     "LocalAccount",
     "LocalAccountError",
+    "LocalOrganization",
+    "Member",
     "ScheduleExpression",
     "ScheduleExpressionError",
     "Timings",

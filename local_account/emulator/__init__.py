@@ -23,9 +23,11 @@ def install() -> None:
         authorization,
         cloudformation,
         credentials,
+        organizations,
         performance,
         secrets,
         server,
+        trust,
         users,
     )
 
@@ -35,6 +37,8 @@ def install() -> None:
     credentials.install()
     cloudformation.install()
     server.install()
+    trust.install()
+    organizations.install()
     performance.install()
     _installed = True
 

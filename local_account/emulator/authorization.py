@@ -20,6 +20,7 @@ from moto.kms.responses import KmsResponse
 from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.sns.models import sns_backends
 from moto.sns.responses import SNSResponse
+from moto.ssm.responses import SimpleSystemManagerResponse
 
 from local_account.emulator.conditions import Context, conditions_hold
 from local_account.emulator.context import GROUP_ACTIONS, request_context
@@ -238,6 +239,20 @@ def _kms_determine_resource(self: KmsResponse) -> str:
     return f"arn:{self.partition}:kms:{self.region}:{self.current_account}:{resource}"
 
 
+def _ssm_determine_resource(self: SimpleSystemManagerResponse) -> str:
+    """A parameter's ARN (the CDK bootstrap's deploy role may read only its version parameter)."""
+    if not active():
+        return "*"
+    name = self._get_param("Name")
+    names = self._get_param("Names") or ([name] if name else [])
+    if len(names) != 1:
+        return "*"
+    name = str(names[0])
+    if name.startswith("arn:"):
+        return name
+    return f"arn:{self.partition}:ssm:{self.region}:{self.current_account}:parameter/{name.lstrip('/')}"
+
+
 _original_create_aws_request = IAMRequestBase._create_aws_request
 
 
@@ -311,15 +326,15 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
             self._action = action
             self._raise_access_denied()
         by_identity = PermissionResult.PERMITTED in identity and within_boundary == PermissionResult.PERMITTED
-        if cross_account:
+        if cross_account and action != "sts:AssumeRole":
             permitted = by_identity and by_resource == PermissionResult.PERMITTED
         else:
             permitted = by_identity or by_resource == PermissionResult.PERMITTED
         if not permitted:
             self._action = action
             self._raise_access_denied()
-    if self._is_assuming_role_operation(resource) and not self._check_role_trust_relationship(resource):
-        self._raise_access_denied()
+    # The role's trust policy, the resource side of AssumeRole (in its own account or another), is judged when
+    # the request is handled, enforcement on or off (`emulator/trust.py`).
 
 
 def _authorized_actions(action: str, context: Context) -> list[str]:
@@ -412,3 +427,4 @@ def install() -> None:
     EventsHandler._determine_resource = _events_determine_resource  # type: ignore[attr-defined]
     DynamoHandler._determine_resource = _dynamodb_determine_resource  # type: ignore[attr-defined]
     KmsResponse._determine_resource = _kms_determine_resource  # type: ignore[attr-defined]
+    SimpleSystemManagerResponse._determine_resource = _ssm_determine_resource  # type: ignore[attr-defined]
