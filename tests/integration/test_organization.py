@@ -24,6 +24,7 @@ from key_lifecycle.models.constants import (
     SPOKE_PATH,
     SPOKE_ROLE_NAME_PREFIX,
 )
+from tests.support.cloudtrail import cloudtrail_event
 from tests.support.moto_account import ACCOUNT_ID, OWNER, PATH, PREFIX, Account, FakeClock, Faults, wire_functions
 
 LOCK_TABLE = "iam-key-lifecycle-locks"
@@ -401,3 +402,47 @@ def test_the_inventory_of_a_member_account(org: Organization) -> None:
     assert report["errors"] == [] and report["account_id"] == org.members["prod"]
     assert [u["user_name"] for u in report["inventory"]["users"]] == ["frank"]
     assert org.hub.invoke("create_keys", {"action": "report"})["inventory"]["users"] == []
+
+
+# Change detection across the organization ------------------------------------------------------------------
+
+
+def _forwarded_key_event(org: Organization, name: str, user_name: str) -> tuple[str, dict[str, Any]]:
+    """A person creates a key on a managed user in a member account; the spoke forwards CloudTrail's event."""
+    akid = org.admin(name, "iam").create_access_key(UserName=user_name)["AccessKey"]["AccessKeyId"]
+    event = cloudtrail_event("create_access_key_by_hand")
+    event["account"] = event["detail"]["recipientAccountId"] = org.members[name]
+    event["detail"]["requestParameters"]["userName"] = user_name
+    event["detail"]["responseElements"]["accessKey"].update(accessKeyId=akid, userName=user_name)
+    return akid, event
+
+
+def test_an_event_forwarded_from_a_member_account_is_judged_and_acted_on_there(
+    org: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given a managed user in the dev account, and a key created on it by hand there
+    monkeypatch.setenv("OUT_OF_BAND_KEY_RESPONSE", "deactivate")
+    create(org, "dev", "ci")
+    akid, event = _forwarded_key_event(org, "dev", "ci")
+    # When the forwarded event reaches the hub's detect function
+    report = org.hub.invoke("detect_changes", event)
+    # Then the user is read in the member account and the key deactivated there, nothing in the hub
+    assert report["account_id"] == org.members["dev"] and report["errors"] == []
+    assert report["change"]["kind"] == "access_key_created_out_of_band"
+    assert [(a["action"], a["status"]) for a in report["actions"]] == [("deactivate_key", "done")]
+    keys = org.admin("dev", "iam").list_access_keys(UserName="ci")["AccessKeyMetadata"]
+    assert {k["AccessKeyId"]: k["Status"] for k in keys}[akid] == "Inactive"
+    assert org.users() == []
+
+
+def test_an_event_from_an_excluded_account_is_refused_by_account_and_changes_nothing(org: Organization) -> None:
+    # Given a user made by hand in the excluded account, and a key created on it there
+    org.admin("excluded", "iam").create_user(UserName="someone", Path=PATH)
+    akid, event = _forwarded_key_event(org, "excluded", "someone")
+    # When its event reaches the hub (an account not covered, e.g. excluded after the event was forwarded)
+    report = org.hub.invoke("detect_changes", event)
+    # Then it is refused naming the account, and the key is left as it is
+    assert report["errors"] and report["errors"][0].startswith("account_id:")
+    assert report["actions"] == []
+    keys = org.admin("excluded", "iam").list_access_keys(UserName="someone")["AccessKeyMetadata"]
+    assert {k["AccessKeyId"]: k["Status"] for k in keys} == {akid: "Active"}

@@ -100,6 +100,11 @@ class Aws:
         return ResultReader(self.client("s3"))
 
     @cached_property
+    def caller_account_id(self) -> str:
+        """The account these clients act in (STS GetCallerIdentity, once per environment)."""
+        return str(call(self.client("sts"), "GetCallerIdentity")["Account"])
+
+    @cached_property
     def partition(self) -> str:
         """aws, aws-cn, aws-us-gov…: from the region, without a call."""
         region = self.session.region_name or "us-east-1"

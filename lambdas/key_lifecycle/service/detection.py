@@ -18,12 +18,34 @@ from key_lifecycle.observability import logger
 from key_lifecycle.service.context import Context, Decision
 from key_lifecycle.service.gate import Skip
 from key_lifecycle.service.notifications import publish_events
+from key_lifecycle.service.organization import check_account, member_context
 from key_lifecycle.service.runner import Runner
 
 FUNCTION = "detect_changes"
 
 
 def run_detection(event: dict[str, Any], context: Context) -> Decision:
+    """One IAM event: in organization mode an event forwarded from a member account is judged, and acted on, in that
+    account (through the function's spoke role there), after the account is checked as any `account_id` is."""
+    member = _member_account(event, context)
+    if member is None:
+        return _detect(event, context)
+    check_account(member, context)
+    decision = _detect(event, member_context(member, FUNCTION, context))
+    decision.report.account_id = member
+    return decision
+
+
+def _member_account(event: dict[str, Any], context: Context) -> str | None:
+    """The member account an event comes from, in organization mode; None for the hub's own events."""
+    if not context.organization.enabled:
+        return None
+    detail = event.get("detail") if isinstance(event.get("detail"), dict) else {}
+    account = str(event.get("account") or (detail or {}).get("recipientAccountId") or "")
+    return account if account and account != context.aws.caller_account_id else None
+
+
+def _detect(event: dict[str, Any], context: Context) -> Decision:
     settings, aws = context.settings, context.aws
     name = target_user_name(event)
     target = read_user_now(aws, settings, name) if name else None
