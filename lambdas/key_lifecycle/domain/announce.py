@@ -48,6 +48,8 @@ def run_events(report: Report, snapshot: AccountSnapshot | None, now: datetime) 
     def about(user_name: str | None) -> dict[str, Any]:
         user = snapshot.find(user_name) if snapshot is not None and user_name else None
         return {
+            # In an organization run, the member account the user lives in (single-account events are unchanged).
+            **({"account_id": report.account_id} if report.account_id else {}),
             "user_name": user_name,
             "owner": user.tags.get(OWNER_TAG) if user is not None else None,
             "expires_at": user.tags.get(EXPIRES_AT_TAG) if user is not None else None,
