@@ -194,3 +194,17 @@ def test_the_inventory_lists_keys_with_stage_age_last_use_and_next_action() -> N
     ]
     assert sum(1 for line in table.splitlines() if line.startswith("ci ")) == 2
     assert table.splitlines()[-1].startswith("totals: managed users 1")
+
+
+def test_two_active_keys_are_a_finding_on_an_unmanaged_user_not_during_the_stacks_own_rotation() -> None:
+    # Given a managed user in its rotation grace (its replaced key still active) and an unmanaged user with two keys
+    report = "\n".join(
+        [HEADER, row("temp", 100, (True, 95, 1), (True, 3, 1)), row("ops", 100, (True, 50, 1), (True, 3, 1))]
+    )
+    users = [plain("temp", "/temporary/", MANAGED_TAGS), plain("ops")]
+    # When audited
+    result = audit_account(
+        parse_report(report, NOW).rows, users, {}, root_keys_present=False, now=NOW, settings=Settings()
+    )
+    # Then only the unmanaged user's second key is a finding
+    assert [(f.code, f.user_name) for f in result.findings] == [("two_active_keys", "ops")]

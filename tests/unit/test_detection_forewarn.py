@@ -216,3 +216,18 @@ def test_a_simulated_year_warns_before_every_deactivation_deletion_and_expiry_ex
     # And the records of keys that are gone were removed with them
     gone = [tag for tag in tags if tag.startswith("warned:key") and tag.rsplit(":", 1)[1] not in keys]
     assert gone == []
+
+
+def test_a_user_deleted_before_its_keys_events_gets_no_key_forewarnings() -> None:
+    # Given a rotated user whose replaced key would be deactivated on day 7, but which expires on day 5
+    current, replaced = "AKIACURRENT000000001", "AKIAREPLACED00000001"
+    u = user(
+        expires=START + timedelta(days=5),
+        keys=(key(replaced, START - timedelta(days=90)), key(current, START)),
+        stages={current: ("AWSCURRENT",), replaced: ("AWSPREVIOUS",)},
+        tags={f"current-since:{current}": format_timestamp(START)},
+    )
+    # When the run after the rotation plans its warnings
+    plan = plan_forewarnings(AccountSnapshot(users=(u,)), START + timedelta(hours=1), SETTINGS)
+    # Then only the user's expiry is announced: its keys go with it
+    assert [(w.event, w.access_key_id) for w in plan.warnings] == [(UpcomingEvent.USER_EXPIRY, None)]

@@ -16,6 +16,7 @@ from tests.support.snapshot_builders import (
     PATH,
     SETTINGS,
     ago,
+    ahead,
     codes,
     current_since,
     deactivated_at,
@@ -425,3 +426,30 @@ def test_a_tagged_user_without_the_stacks_boundary_is_never_given_a_key() -> Non
     assert set(warnings) == {"handmade", "admin"}
     assert "permissions boundary" in warnings["handmade"]
     assert "below" in warnings["admin"]
+
+
+@pytest.mark.parametrize(
+    ("expires_in_days", "force", "rotated"),
+    [
+        (3, False, False),  # deleted at expiry before the replaced key's 7-day grace would end: no new key
+        (7, False, False),  # at the end of the grace exactly: still none
+        (8, False, True),  # the new key outlives the grace: rotated
+        (3, True, True),  # a forced rotation is the operator's call
+    ],
+)
+def test_a_user_expiring_within_the_deactivation_grace_gets_no_new_key(
+    expires_in_days: int, force: bool, rotated: bool
+) -> None:
+    # Given a key past its rotation age on a user that expires soon
+    created = ago(days=SETTINGS.rotate_after_days + 1)
+    alice = user(
+        keys=[key(1, created=created)],
+        versions=[version(1, "AWSCURRENT", created=created)],
+        tags=current_since(1, created),
+        expires=ahead(days=expires_in_days),
+    )
+    # When rotation plans
+    plan = plan_rotation(snapshot(alice), NOW, SETTINGS, user_name="alice" if force else None, force=force)
+    # Then a new key is made only when the user lives past the grace the old key would get
+    assert (("alice", "create_key", None) in steps(plan)) is rotated
+    assert codes(plan) == []

@@ -195,9 +195,15 @@ def plan_forewarnings(snapshot: AccountSnapshot, now: datetime, settings: Settin
         if not is_managed(user, settings):
             continue
         live: set[str] = set()
-        for item in upcoming_events(user, now, settings):
+        events = upcoming_events(user, now, settings)
+        deletion = min(
+            (e.due for e in events if e.event in (UpcomingEvent.USER_EXPIRY, UpcomingEvent.USER_STALE)), default=None
+        )
+        for item in events:
             if item.due <= now:
                 continue  # the run that carries it out says so; a warning after the fact helps nobody
+            if item.access_key_id is not None and deletion is not None and item.due >= deletion:
+                continue  # the user is deleted first, with its keys: the user's own warning says so
             live.add(item.tag_key)
             window = _window(item.due, now, days) if days else None
             if window is None:

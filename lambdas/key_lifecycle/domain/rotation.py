@@ -18,6 +18,7 @@ from key_lifecycle.domain.rules import LAST_USE_RECORDING_DELAY, KeyRoles, class
 from key_lifecycle.models.constants import (
     CURRENT_SINCE_TAG_PREFIX,
     DEACTIVATED_AT_TAG_PREFIX,
+    EXPIRES_AT_TAG,
     KeyStatus,
     WarningCode,
 )
@@ -233,7 +234,14 @@ def _rotation_due(
             current,
         )
         return False
-    return force or _age(current, now) >= timedelta(days=settings.rotate_after_days)
+    if force:
+        return True
+    if _age(current, now) < timedelta(days=settings.rotate_after_days):
+        return False
+    # A user that expires before the replaced key's deactivation grace would end is deleted with its key: a new key
+    # would live only days, and its consumers would switch for nothing.
+    expires = parse_timestamp(user.tags.get(EXPIRES_AT_TAG))
+    return expires is None or expires > now + timedelta(days=settings.deactivate_after_days)
 
 
 def _blocker_to_a_new_key(
