@@ -80,6 +80,8 @@ class OrgRow:
     accounts_done: int
     accounts_failed: list[str]  # as the aggregate names them (the peer names none)
     failing: list[str]  # the accounts whose spoke role was deleted
+    actions: int  # the actions the aggregate lists (the peer: those of its sampled accounts, times the accounts)
+    actions_failed: int
     tolerated: bool  # whether the map run stays within the tolerated failure percentage
     list_wall: float = 0.0  # list_accounts' own run time (in process)
     aggregate_wall: float = 0.0  # aggregate_runs' own run time (in process)
@@ -214,16 +216,22 @@ def _spoke(account_id: str, organization_id: str) -> None:
     boundary = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     iam.create_policy(PolicyName=SPOKE_BOUNDARY_POLICY_NAME, Path=SPOKE_PATH, PolicyDocument=json.dumps(boundary))
     iam.create_group(GroupName=SPOKE_GROUP_NAME)
-    # The hourly reconcile keeps a recent credential report in every account; a daily run finds one under 4 hours.
+
+
+def _credential_report(account_id: str) -> None:
+    """The hourly reconcile keeps a recent credential report in every account; a daily run finds one under 4 hours
+    old (generated once the account's users are there)."""
+    iam = _admin(account_id, "iam")
     while iam.generate_credential_report()["State"] != "COMPLETE":
         time.sleep(0.05)
 
 
-def seed_organization(accounts: int, users: int, due: Due) -> Organization:
-    """The organization (the hub its management account), `accounts` members under one OU, each with its spoke and
-    `users` managed users seeded as bench/seed.py seeds them (plus one unmanaged user per ten)."""
+def seed_organization(accounts: int, users: int, due: Due, *, populated: int | None = None) -> Organization:
+    """The organization (the hub its management account), `accounts` members under one OU, each with its spoke, and
+    in the first `populated` of them by id (default: all) `users` managed users seeded as bench/seed.py seeds them
+    (plus one unmanaged user per ten)."""
     from bench.seed import seed_account
-    from key_lifecycle.models.constants import SPOKE_BOUNDARY_POLICY_NAME, SPOKE_PATH
+    from key_lifecycle.models.constants import SPOKE_BOUNDARY_POLICY_NAME, SPOKE_PATH, SPOKE_SECRETS_KEY_ALIAS
     from key_lifecycle.models.settings import Settings
 
     client = boto3.client("organizations")
@@ -231,13 +239,20 @@ def seed_organization(accounts: int, users: int, due: Due) -> Organization:
     root_id = client.list_roots()["Roots"][0]["Id"]
     ou_id = client.create_organizational_unit(ParentId=root_id, Name=OU_NAME)["OrganizationalUnit"]["Id"]
     members = []
-    now = datetime.now(UTC)
-    settings = Settings()
-    seeded_due = 0
     for number in range(accounts):
         status = client.create_account(Email=f"member{number}@example.com", AccountName=f"member-{number:03d}")
         account_id = status["CreateAccountStatus"]["AccountId"]
         client.move_account(AccountId=account_id, SourceParentId=root_id, DestinationParentId=ou_id)
+        members.append(account_id)
+    members.sort()  # the map's order: list_accounts returns them by id
+    now = datetime.now(UTC)
+    settings = Settings()
+    seeded_due = 0
+    for index, account_id in enumerate(members):
+        _spoke(account_id, organization_id)
+        if populated is not None and index >= populated:
+            _credential_report(account_id)
+            continue
         seeded = seed_account(
             users,
             users // bench_run.UNMANAGED_SHARE,
@@ -246,12 +261,12 @@ def seed_organization(accounts: int, users: int, due: Due) -> Organization:
             due=due,
             account_id=account_id,
             boundary_arn=f"arn:aws:iam::{account_id}:policy{SPOKE_PATH}{SPOKE_BOUNDARY_POLICY_NAME}",
+            kms_key_id=SPOKE_SECRETS_KEY_ALIAS,
         )
         seeded_due = len(seeded.due)
-        _spoke(account_id, organization_id)
-        members.append(account_id)
+        _credential_report(account_id)
     boto3.client("s3").create_bucket(Bucket=RESULTS_BUCKET)
-    return Organization(organization_id, ou_id, sorted(members), seeded_due)
+    return Organization(organization_id, ou_id, members, seeded_due)
 
 
 @contextlib.contextmanager
@@ -342,9 +357,9 @@ class _Step:
 
 def hub_run(org: Organization, failing: list[str], state: str) -> OrgRow:
     """list_accounts, the job in every listed account (in process, one after another), aggregate_runs."""
-    calls, wall, listed, _ = invoke("create_keys", {"action": "list_accounts"})
+    calls, wall, listed, error = invoke("create_keys", {"action": "list_accounts"})
     first = _Step(calls, wall)
-    assert listed is not None and not listed["errors"], listed
+    assert listed is not None and not listed["errors"], error or listed
     runs: list[AccountRun] = []
     reports: dict[str, dict[str, Any]] = {}
     for item in listed["accounts"]:
@@ -384,6 +399,8 @@ def hub_run(org: Organization, failing: list[str], state: str) -> OrgRow:
             str(c): round(first.modelled() + makespan(times, c) + last.modelled(), 1) for c in CONCURRENCIES
         },
         accounts_done=len(section["accounts_done"]),
+        actions=len(section["actions"]),
+        actions_failed=sum(1 for a in section["actions"] if a.get("status") == "failed"),
         accounts_failed=failed_named,
         failing=failing,
         tolerated=share <= TOLERATED_FAILURE_PERCENTAGE,
@@ -406,9 +423,11 @@ def peer_run(org: Organization, failing: list[str], state: str, sample: int) -> 
     accounts = [item["account_id"] for item in listed["accounts"]]
     working = [a for a in accounts if a not in failing]
     scanned: list[AccountRun] = []
+    actions: list[dict[str, Any]] = []
     with scan_mode():
         for account_id in working[:sample]:
-            calls, wall, _, error = invoke(JOB_FUNCTION, {"account_id": account_id})
+            calls, wall, report, error = invoke(JOB_FUNCTION, {"account_id": account_id})
+            actions += report["actions"] if report is not None else []
             # The organization check before the run is this project's; the peer's function assumes its role directly.
             kept = {op: n for op, n in calls.items() if not op.startswith("organizations:")}
             scanned.append(AccountRun(account_id, kept, wall, error))
@@ -433,6 +452,8 @@ def peer_run(org: Organization, failing: list[str], state: str, sample: int) -> 
         run_seconds=round(first.wall + sum(r.wall_seconds for r in scanned), 2),
         modelled_seconds={"all": round(first.modelled() + slowest, 1)},
         accounts_done=len(runs),
+        actions=round(len(actions) * len(runs) / max(1, len(scanned))),
+        actions_failed=round(sum(a.get("status") == "failed" for a in actions) * len(runs) / max(1, len(scanned))),
         accounts_failed=[],
         failing=failing,
         tolerated=True,
@@ -451,29 +472,33 @@ def _delete_spoke_role(account_id: str) -> None:
 
 def measure_size(accounts: int, users: int, *, peer_sample: int = 1, progress: Any = print) -> list[OrgRow]:
     """The rows of one size: steady state, steady state with 5 % of the accounts' spoke roles deleted, and 5 % of
-    the users due; the hub's design and the peer's."""
+    the users due; the hub's design and the peer's. A steady-state run changes nothing, so both designs share one
+    organization; with users due each design gets its own (the peer's holds users only in the accounts it scans)."""
     from moto import mock_aws
 
     rows: list[OrgRow] = []
     failing_count = max(1, round(accounts * FAILING_SHARE))
-    dues: tuple[Due, ...] = ("none", "rotate")
-    for due in dues:
+
+    def keep(row: OrgRow) -> None:
+        row.users = users
+        rows.append(row)
+        progress(_line(row))
+
+    with mock_aws():
+        with bench_run._phase("organization seeding"):
+            org = seed_organization(accounts, users, "none")
+        for label, failing in (("steady", []), (f"steady, {failing_count} failing", org.members[-failing_count:])):
+            for account_id in failing:
+                _delete_spoke_role(account_id)
+            with organization_mode(org), bench_run._phase("organization runs"):
+                keep(hub_run(org, failing, label))
+                keep(peer_run(org, failing, label, peer_sample))
+    for design in ("hub", "peer"):
         with mock_aws():
             with bench_run._phase("organization seeding"):
-                org = seed_organization(accounts, users, due)
-            state = "steady" if due == "none" else "5% due"
-            plans: list[tuple[str, list[str]]] = [(state, [])]
-            if due == "none":
-                plans.append((f"steady, {failing_count} failing", org.members[-failing_count:]))
-            for label, failing in plans:
-                for account_id in failing:
-                    _delete_spoke_role(account_id)
-                with organization_mode(org), bench_run._phase("organization runs"):
-                    made = [hub_run(org, failing, label), peer_run(org, failing, label, peer_sample)]
-                for row in made:
-                    row.users = users
-                    rows.append(row)
-                    progress(_line(row))
+                org = seed_organization(accounts, users, "rotate", populated=None if design == "hub" else peer_sample)
+            with organization_mode(org), bench_run._phase("organization runs"):
+                keep(hub_run(org, [], "5% due") if design == "hub" else peer_run(org, [], "5% due", peer_sample))
     return rows
 
 
@@ -516,6 +541,8 @@ def extrapolate(row: OrgRow, accounts: int) -> OrgRow:
         run_seconds=float("nan"),  # not run
         modelled_seconds=modelled,
         accounts_done=accounts - failing,
+        actions=round(row.actions * scale),
+        actions_failed=round(row.actions_failed * scale),
         accounts_failed=failed,
         failing=[],
         tolerated=100 * failing / accounts <= TOLERATED_FAILURE_PERCENTAGE,
@@ -570,8 +597,8 @@ def markdown(rows: list[OrgRow]) -> str:
         "| accounts x users | state | design | due users / account | IAM reads / account | IAM writes / account | "
         "STS / account | Organizations / account | Secrets Manager / account | other / account | "
         "list + aggregate calls | in-process s | modelled s, concurrency 10 | modelled s, concurrency 40 | "
-        "accounts done / failed |",
-        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "actions (failed) | accounts done / failed |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for r in rows:
         design = "hub (Distributed Map)" if r.design == "hub" else "peer (async invoke + per-user scan)"
@@ -596,7 +623,7 @@ def markdown(rows: list[OrgRow]) -> str:
             f"| {size} | {r.state} | {design} | {r.due_users} | {p['iam_reads']} | {p['iam_writes']} | {p['sts']} | "
             f"{p['organizations']} | {p['secretsmanager']} | {p['other']} | "
             f"{r.list_calls} + {r.aggregate_calls} | {ran} | {_seconds(r, 10)} | {_seconds(r, 40)} | "
-            f"{outcome} |"
+            f"{r.actions:,} ({r.actions_failed}) | {outcome} |"
         )
     return "\n".join(lines) + "\n"
 

@@ -649,4 +649,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as the module bench.run, not as __main__, so bench.org shares its state (the session class, the phases).
+    from bench import run as bench_run
+
+    bench_run.main()

@@ -45,10 +45,12 @@ def seed_user(
     *,
     account_id: str = ACCOUNT_ID,
     boundary_arn: str | None = None,
+    kms_key_id: str | None = None,
 ) -> None:
-    """One managed user in `account_id`, with the permissions boundary `boundary_arn` (the one a member account's
-    spoke provides; the user's `permissions_boundary_arn`, which local_account.emulator.users serves). `due`: what
-    makes it due — an old current key (rotate), a past expiry (cleanup), or no key and no secret yet (reconcile)."""
+    """One managed user in `account_id`, with the permissions boundary `boundary_arn` and its secret under
+    `kms_key_id` (those a member account's spoke provides; moto keeps no user boundary, so it is set as
+    `permissions_boundary_arn`, which local_account.emulator.users serves). `due`: what makes it due — an old
+    current key (rotate), a past expiry (cleanup), or no key and no secret yet (reconcile)."""
     iam, sm = backends(account_id)
     key_age = timedelta(days=100 if due == "rotate" else 30)
     expires = now - timedelta(days=1) if due == "cleanup" else now + timedelta(days=300)
@@ -82,7 +84,7 @@ def seed_user(
         secret_binary=None,
         description=None,
         tags=[{"Key": MANAGED_BY_TAG, "Value": settings.managed_by_tag_value}],
-        kms_key_id=None,
+        kms_key_id=kms_key_id,
         client_request_token=f"{key.access_key_id}-{uuid4().hex}",
         replica_regions=[],
         force_overwrite=False,
@@ -99,6 +101,7 @@ def seed_account(
     due_every: int = 20,
     account_id: str = ACCOUNT_ID,
     boundary_arn: str | None = None,
+    kms_key_id: str | None = None,
 ) -> Seeded:
     """`managed` users (every `due_every`-th one due when `due` is set, i.e. 5 % by default) and `unmanaged`
     users outside the managed path, which a run must never touch or pay a call for, in `account_id` (moto's
@@ -108,7 +111,7 @@ def seed_account(
     for index in range(managed):
         name = f"temp-{index:05d}"
         kind: Due = due if due != "none" and index % due_every == due_every - 1 else "none"
-        seed_user(name, settings, now, kind, account_id=account_id, boundary_arn=boundary_arn)
+        seed_user(name, settings, now, kind, account_id=account_id, boundary_arn=boundary_arn, kms_key_id=kms_key_id)
         seeded.managed.append(name)
         if kind != "none":
             seeded.due.append(name)
