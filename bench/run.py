@@ -1,6 +1,7 @@
 """Runs the three scheduled functions over seeded moto accounts in bulk and scan mode, counts AWS calls by
 operation, times them, measures each scheduled function's first invocation in a fresh interpreter, and writes
-bench-out/results.json and bench-out/results.md. Usage: python -m bench.run [--sizes 100,1000,5000]"""
+bench-out/results.json and bench-out/results.md; then the organization rows (bench/org.py). Usage:
+python -m bench.run [--sizes 100,1000,5000] [--org-sizes 10x1000,100x100]"""
 
 from __future__ import annotations
 
@@ -549,6 +550,20 @@ def main() -> None:
     parser.add_argument(
         "--scan-max", type=int, default=1000, help="largest size the per-user scan runs at (it costs 3 calls a user)"
     )
+    parser.add_argument(
+        "--org-sizes",
+        default="10x1000,100x100",
+        help="organization rows: accounts x managed users per account, comma-separated ('' for none); "
+        "100x1000 takes about 10 minutes here",
+    )
+    parser.add_argument(
+        "--org-extrapolate",
+        default="100x1000",
+        help="sizes not run but extrapolated from the measured size with the same users per account",
+    )
+    parser.add_argument(
+        "--org-peer-sample", type=int, default=1, help="accounts the peer's per-user scan runs in (seeded alike)"
+    )
     args = parser.parse_args()
     started = time.perf_counter()
     _environment()
@@ -593,11 +608,16 @@ def main() -> None:
                     f"peak {row.peak_mib:>6.1f} MiB rss+ {row.rss_growth_mib:>6.1f} MiB",
                     flush=True,
                 )
+    from bench import org
+
+    org_sizes = org.parse_sizes(args.org_sizes)
+    extrapolated = org.parse_sizes(args.org_extrapolate) if org_sizes else []
+    org_rows = org.run_sizes(org_sizes, extrapolated, args.org_peer_sample)
     order = {name: index for index, name in enumerate([*FUNCTIONS, *states, *modes])}
     rows.sort(key=lambda r: (r.users, order[r.function], order[r.state], order[r.mode]))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    checks = targets(rows)
+    checks = targets(rows) + org.targets(org_rows)
     PHASES["total"] = time.perf_counter() - started
     phases = {name: round(seconds, 1) for name, seconds in PHASES.items()}
     (out / "results.json").write_text(
@@ -605,6 +625,7 @@ def main() -> None:
             {
                 "rows": [asdict(r) for r in rows],
                 "first_invocation": first,
+                "organization_rows": [asdict(r) for r in org_rows],
                 "targets": checks,
                 "bench_seconds": phases,
                 "generated": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -615,6 +636,7 @@ def main() -> None:
     text = (
         markdown(rows, first)
         + notes(scanned, args.first_runs, args.first_users)
+        + ("\n" + org.markdown(org_rows) + org.notes() if org_rows else "")
         + "\n"
         + "\n".join(f"- {line}" for line in checks)
         + "\n\nBenchmark time by phase (s; seeding and traced repeats are part of the runs): "
@@ -627,4 +649,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run as the module bench.run, not as __main__, so bench.org shares its state (the session class, the phases).
+    from bench import run as bench_run
+
+    bench_run.main()
