@@ -26,6 +26,7 @@ from moto.stepfunctions.responses import StepFunctionResponse
 from local_account.emulator.conditions import Context, conditions_hold
 from local_account.emulator.context import GROUP_ACTIONS, request_context
 from local_account.emulator.fidelity import active
+from local_account.emulator.organizations import organization_of
 
 # IAM actions that act on the caller's own user when UserName is omitted.
 _SELF_USER_ACTIONS = frozenset(
@@ -381,8 +382,6 @@ def _caller(request: IAMRequestBase) -> tuple[str, list[Statement] | None]:
 def _organization_keys(context: dict[str, list[str]], caller_account: str, resource: str) -> None:
     """aws:ResourceAccount as the resource's ARN names it, and, for accounts in an organization, aws:PrincipalOrgID
     and aws:ResourceOrgID (the hub's AssumeRole grant on the spoke roles is scoped by the latter)."""
-    from local_account.emulator.trust import organization_of
-
     owner = _resource_account(resource) or caller_account
     context["aws:resourceaccount"] = [owner]
     for key, account in (("aws:principalorgid", caller_account), ("aws:resourceorgid", owner)):
