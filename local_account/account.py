@@ -260,9 +260,15 @@ class LocalAccount:
             self._exit.callback(transport.unroute, self.endpoint_url)
 
     def _stop_server(self) -> None:
+        # The reset builds every account's backends anew; IAM's would load AWS's ~1,300 managed policies per
+        # account and partition (seconds for an organization). Empty backends need none: the next local account
+        # resets again at its start, with them.
+        managed_policies = os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
         try:
             self._post("/moto-api/reset", b"")
         finally:
+            _restore_env("MOTO_IAM_LOAD_MANAGED_POLICIES", managed_policies)
             self._server.stop()
 
     def _post(self, path: str, body: bytes) -> dict[str, Any]:
