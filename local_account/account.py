@@ -12,6 +12,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -30,7 +31,7 @@ from local_account import emulator, transport
 from local_account.botocore_patches import shared_loader
 from local_account.cdk import REPO_ROOT, STACK_NAME, CdkCli
 from local_account.deployed import DeployedSchedule, ScheduleReader, as_utc, read_functions
-from local_account.emulator import paging
+from local_account.emulator import paging, stepfunctions
 from local_account.environments import CREDENTIALS_DURATION, Environments
 from local_account.public_parameters import publish_powertools_layer
 from local_account.runtime import DeployedFunction, Invocation, ModuleSpaces, run_handler
@@ -100,6 +101,7 @@ class LocalAccount:
         self.project_dir = project_dir
         self.timings = Timings()
         self.invocations: list[Invocation] = []
+        self.executions: list[dict[str, Any]] = []  # every state machine execution a schedule started, as described
         self.functions: dict[str, DeployedFunction] = {}
         self.schedules: dict[str, DeployedSchedule] = {}
         self.stack_outputs: dict[str, str] = {}
@@ -195,11 +197,15 @@ class LocalAccount:
         os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "true"
         self._start_server(in_process=in_process)
         self._create_admin()
+        assert self._admin is not None
+        # Step Functions executions (moto's interpreter) reach this emulator and run Lambda tasks in this runtime.
+        route = stepfunctions.Route(self.endpoint_url, self._admin, self._invoke_from_state_machine)
+        self._exit.callback(route.close)
         if enforce_iam:
             self._set_auth(0)
         self.timings.server_s = time.perf_counter() - started
 
-    def _deploy_stack(self, context: dict[str, Any]) -> None:
+    def _deploy_stack(self, context: dict[str, Any], parameters: Mapping[str, str] | None = None) -> None:
         # IAM's paging and 4-hour credential report as AWS serves them. Always on once installed (no switch),
         # so only a deployed account installs them: its process is the demo's or the e2e tests' own.
         paging.install()
@@ -223,7 +229,7 @@ class LocalAccount:
                 self.assembly_dir = cli.synth({**BASE_CONTEXT, **context})
                 bootstrapped.result()
             self.template = cli.template(self.stack_name)
-            cli.deploy()  # every stack, as `make deploy` does
+            cli.deploy(parameters=parameters)  # every stack, as `make deploy` does
         self.timings.synth_s = cli.timings.synth_s
         self.timings.bootstrap_s = cli.timings.bootstrap_s
         self.timings.deploy_s = cli.timings.deploy_s
@@ -254,9 +260,15 @@ class LocalAccount:
             self._exit.callback(transport.unroute, self.endpoint_url)
 
     def _stop_server(self) -> None:
+        # The reset builds every account's backends anew; IAM's would load AWS's ~1,300 managed policies per
+        # account and partition (seconds for an organization). Empty backends need none: the next local account
+        # resets again at its start, with them.
+        managed_policies = os.environ.get("MOTO_IAM_LOAD_MANAGED_POLICIES")
+        os.environ["MOTO_IAM_LOAD_MANAGED_POLICIES"] = "false"
         try:
             self._post("/moto-api/reset", b"")
         finally:
+            _restore_env("MOTO_IAM_LOAD_MANAGED_POLICIES", managed_policies)
             self._server.stop()
 
     def _post(self, path: str, body: bytes) -> dict[str, Any]:
@@ -366,7 +378,7 @@ class LocalAccount:
         """Every schedule firing in (now, until], in time order."""
         firings: list[tuple[datetime, int, DeployedSchedule]] = []
         for index, schedule in enumerate(self.schedules.values()):
-            if schedule.function is None:
+            if schedule.function is None and ":states:" not in schedule.target_arn:
                 continue
             firings.extend((moment, index, schedule) for moment in schedule.firings(self.now, until))
         firings.sort(key=lambda item: (item[0], item[1]))
@@ -404,8 +416,10 @@ class LocalAccount:
             # A function that slept moved the clock on; a schedule due meanwhile runs as soon as it can.
             if moment > self.now:
                 self._move_to(moment)
-            assert schedule.function is not None
-            fired.append(self._invoke(schedule.function, schedule.event, source="schedule", schedule=schedule.name))
+            if schedule.function is None:
+                fired += self._start_state_machine(schedule)
+            else:
+                fired.append(self._invoke(schedule.function, schedule.event, source="schedule", schedule=schedule.name))
         if batch_time is not None and on_tick is not None:
             on_tick(batch_time)
         if until > self.now:
@@ -449,6 +463,66 @@ class LocalAccount:
             log.warning("%s (%s) failed at %s: %s", function.name, source, invocation.time, invocation.error)
         self.invocations.append(invocation)
         return invocation
+
+    def _invoke_from_state_machine(self, function_arn: str, event: Any) -> tuple[Any, str | None]:
+        name = ":".join(function_arn.split(":")[:7]) if function_arn.startswith("arn:") else function_arn
+        invocation = self._invoke(name, event, source="state machine", schedule=None)
+        return invocation.result, invocation.error
+
+    def _start_state_machine(self, schedule: DeployedSchedule) -> list[Invocation]:
+        """What EventBridge Scheduler does for a state machine target: StartExecution with the schedule's input,
+        signed with the schedule's role (so its IAM policy decides), then wait for the execution to end."""
+        if not schedule.role_arn:
+            raise LocalAccountError(f"schedule {schedule.name} targets a state machine but has no role")
+        credentials = self._service_role_credentials(schedule.role_arn, schedule.name)
+        started = self.client("stepfunctions", credentials=credentials).start_execution(
+            stateMachineArn=schedule.target_arn, name=uuid.uuid4().hex, input=json.dumps(schedule.event)
+        )
+        before = len(self.invocations)
+        self.executions.append(self.wait_for_execution(started["executionArn"]))
+        return self.invocations[before:]
+
+    def start_execution(self, state_machine_arn: str, event: Any = None) -> dict[str, Any]:
+        """Start a deployed state machine now as the administrator and wait for it: its DescribeExecution."""
+        started = self.admin_client("stepfunctions").start_execution(
+            stateMachineArn=state_machine_arn, name=uuid.uuid4().hex, input=json.dumps({} if event is None else event)
+        )
+        description = self.wait_for_execution(started["executionArn"])
+        self.executions.append(description)
+        return description
+
+    def wait_for_execution(self, execution_arn: str, timeout_s: float = 300.0) -> dict[str, Any]:
+        """DescribeExecution once the execution has ended (it runs on moto's threads; this waits in real time)."""
+        from local_account.runtime import _real_monotonic, _real_sleep
+
+        sfn = self.admin_client("stepfunctions")
+        deadline = _real_monotonic() + timeout_s
+        while True:
+            description = dict(sfn.describe_execution(executionArn=execution_arn))
+            if description["status"] != "RUNNING":
+                description.pop("ResponseMetadata", None)
+                return description
+            if _real_monotonic() > deadline:
+                raise LocalAccountError(f"execution {execution_arn} still running after {timeout_s} s")
+            _real_sleep(0.02)
+
+    def _service_role_credentials(self, role_arn: str, session_name: str) -> dict[str, str]:
+        # A service (Scheduler) assumes its target's role itself; the trust policy names the service principal.
+        from moto.sts.models import sts_backends
+
+        assumed = sts_backends[self.account_id]["aws"].assume_role(
+            region_name=self.region,
+            role_session_name=session_name[:64],
+            role_arn=role_arn,
+            policy=None,  # type: ignore[arg-type]
+            duration=3600,
+            external_id=None,  # type: ignore[arg-type]
+        )
+        return {
+            "AccessKeyId": assumed.access_key_id,
+            "SecretAccessKey": assumed.secret_access_key,
+            "SessionToken": assumed.session_token,
+        }
 
     def role_credentials(self, function: str) -> dict[str, str]:
         """Temporary credentials of a deployed function's role, as the Lambda service gets them for an

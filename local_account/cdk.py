@@ -108,14 +108,19 @@ class CdkCli:
         self._run(["bootstrap", *environments, "--no-notices"], cwd=self.output_dir.parent)
         self.timings.bootstrap_s = time.perf_counter() - started
 
-    def deploy(self, *stack_names: str) -> None:
-        """Deploy the named stacks, or every stack of the app (`make deploy`'s `--all`) in dependency order."""
+    def deploy(self, *stack_names: str, parameters: Mapping[str, str] | None = None) -> None:
+        """Deploy the named stacks, or every stack of the app (`make deploy`'s `--all`) in dependency order.
+        `parameters`: CloudFormation parameters as `--parameters <stack>:<name>=<value>` (the key `stack:name`)."""
         # moto cannot execute change sets; a direct deployment creates each stack with CreateStack.
         started = time.perf_counter()
+        given = [
+            argument for key, value in (parameters or {}).items() for argument in ("--parameters", f"{key}={value}")
+        ]
         self._run(
             [
                 "deploy",
                 *(stack_names or ["--all"]),
+                *given,
                 "--app",
                 str(self.output_dir),
                 "--method=direct",

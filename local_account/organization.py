@@ -80,9 +80,17 @@ class LocalOrganization:
         `context["organization"]` gains `"enabled": true` (with no `target_ous`, the stack targets the root)."""
         organization = cls.create(members, start=start, region=region, enforce_iam=enforce_iam)
         merged = dict(context or {})
-        merged["organization"] = {**dict(merged.get("organization") or {}), "enabled": True}
+        settings = {"organization_id": organization.organization_id, **dict(merged.get("organization") or {})}
+        merged["organization"] = {**settings, "enabled": True}
+        # With no target OUs the stack targets the root, which only the organization knows: a deploy parameter,
+        # given as `cdk deploy --parameters IamKeyLifecycle:OrganizationRootId=r-...` (docs/organization.md).
+        parameters = (
+            {}
+            if settings.get("target_ous")
+            else {f"{organization.hub.stack_name}:OrganizationRootId": organization.root_id}
+        )
         try:
-            organization.hub._deploy_stack(merged)
+            organization.hub._deploy_stack(merged, parameters)
         except BaseException:
             organization.close()
             raise
@@ -171,7 +179,12 @@ class LocalOrganization:
     # --- teardown ------------------------------------------------------------------------------------------
 
     def close(self) -> None:
-        self.hub.close()
+        from local_account.emulator import stacksets
+
+        try:
+            self.hub.close()
+        finally:
+            stacksets.forget()
 
     def __enter__(self) -> LocalOrganization:
         return self

@@ -35,6 +35,9 @@ class _RawBody:
         data, self._data = self._data, b""
         return data
 
+    def close(self) -> None:  # StreamingBody.close(), which a caller may call after reading
+        self._data = b""
+
 
 def _body(request: AWSPreparedRequest) -> bytes:
     body = request.body

@@ -27,6 +27,7 @@ def install() -> None:
         performance,
         secrets,
         server,
+        stacksets,
         trust,
         users,
     )
@@ -39,6 +40,7 @@ def install() -> None:
     server.install()
     trust.install()
     organizations.install()
+    stacksets.install()  # after organizations: it wraps the same methods
     performance.install()
     _installed = True
 

@@ -21,10 +21,12 @@ from moto.secretsmanager.responses import SecretsManagerResponse
 from moto.sns.models import sns_backends
 from moto.sns.responses import SNSResponse
 from moto.ssm.responses import SimpleSystemManagerResponse
+from moto.stepfunctions.responses import StepFunctionResponse
 
 from local_account.emulator.conditions import Context, conditions_hold
 from local_account.emulator.context import GROUP_ACTIONS, request_context
 from local_account.emulator.fidelity import active
+from local_account.emulator.organizations import organization_of
 
 # IAM actions that act on the caller's own user when UserName is omitted.
 _SELF_USER_ACTIONS = frozenset(
@@ -239,6 +241,17 @@ def _kms_determine_resource(self: KmsResponse) -> str:
     return f"arn:{self.partition}:kms:{self.region}:{self.current_account}:{resource}"
 
 
+def _states_determine_resource(self: StepFunctionResponse) -> str:
+    """The state machine's or execution's ARN (a schedule's role may start its own state machine only)."""
+    if not active():
+        return "*"
+    for name in ("stateMachineArn", "executionArn", "mapRunArn"):
+        value = self._get_param(name)
+        if value:
+            return str(value)
+    return "*"
+
+
 def _ssm_determine_resource(self: SimpleSystemManagerResponse) -> str:
     """A parameter's ARN (the CDK bootstrap's deploy role may read only its version parameter)."""
     if not active():
@@ -307,6 +320,7 @@ def _check_action_permitted(self: IAMRequestBase, resource: str) -> None:
         return
     principal_arn, boundary = _caller(self)
     context = request_context(self, _current_response.get(), principal_arn)
+    _organization_keys(context, self.account_id, resource)
     policies = [_statements(IAMPolicy(policy)._policy_json) for policy in self._access_key.collect_policies()]
     resource_policy = _resource_policy(self, resource)
     # A request for another account's resource needs an allow on both sides: the caller's identity policies
@@ -363,6 +377,17 @@ def _caller(request: IAMRequestBase) -> tuple[str, list[Statement] | None]:
         return arn, None
     policy = backend.managed_policies.get(boundary_arn)
     return arn, (_statements(IAMPolicy(policy)._policy_json) if policy is not None else [])
+
+
+def _organization_keys(context: dict[str, list[str]], caller_account: str, resource: str) -> None:
+    """aws:ResourceAccount as the resource's ARN names it, and, for accounts in an organization, aws:PrincipalOrgID
+    and aws:ResourceOrgID (the hub's AssumeRole grant on the spoke roles is scoped by the latter)."""
+    owner = _resource_account(resource) or caller_account
+    context["aws:resourceaccount"] = [owner]
+    for key, account in (("aws:principalorgid", caller_account), ("aws:resourceorgid", owner)):
+        org = organization_of(account)
+        if org is not None:
+            context[key] = [org.id]
 
 
 def _resource_account(resource: str) -> str:
@@ -428,3 +453,4 @@ def install() -> None:
     DynamoHandler._determine_resource = _dynamodb_determine_resource  # type: ignore[attr-defined]
     KmsResponse._determine_resource = _kms_determine_resource  # type: ignore[attr-defined]
     SimpleSystemManagerResponse._determine_resource = _ssm_determine_resource  # type: ignore[attr-defined]
+    StepFunctionResponse._determine_resource = _states_determine_resource  # type: ignore[attr-defined]

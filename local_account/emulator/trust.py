@@ -19,6 +19,7 @@ from moto.sts.responses import TokenResponse
 from local_account.emulator.authorization import aws_matches
 from local_account.emulator.conditions import conditions_hold
 from local_account.emulator.fidelity import active
+from local_account.emulator.organizations import organization_of
 
 ASSUME_ROLE = "sts:AssumeRole"
 _PARTITION = "aws"
@@ -54,18 +55,6 @@ def _as_list(values: Any) -> list[str]:
 
 
 # --- who is asking ------------------------------------------------------------------------------------
-
-
-def organization_of(account_id: str) -> Any:
-    """The emulated organization `account_id` belongs to (as its management account or a member), or None."""
-    for backends in list(organizations_backends.values()):
-        backend = backends.get(_PARTITION) if hasattr(backends, "get") else None
-        org = getattr(backend, "org", None)
-        if org is None:
-            continue
-        if org.master_account_id == account_id or any(a.id == account_id for a in backend.accounts):
-            return org
-    return None
 
 
 def caller_arn(access_key_id: str, account_id: str) -> str:
