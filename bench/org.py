@@ -214,7 +214,7 @@ def _spoke(account_id: str, organization_id: str) -> None:
     for function in FUNCTIONS:
         iam.create_role(RoleName=spoke_role_name(function), Path=SPOKE_PATH, AssumeRolePolicyDocument=json.dumps(trust))
     boundary = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
-    iam.create_policy(PolicyName=SPOKE_BOUNDARY_POLICY_NAME, Path=SPOKE_PATH, PolicyDocument=json.dumps(boundary))
+    iam.create_policy(PolicyName=SPOKE_BOUNDARY_POLICY_NAME, PolicyDocument=json.dumps(boundary))
     iam.create_group(GroupName=SPOKE_GROUP_NAME)
 
 
@@ -231,7 +231,7 @@ def seed_organization(accounts: int, users: int, due: Due, *, populated: int | N
     in the first `populated` of them by id (default: all) `users` managed users seeded as bench/seed.py seeds them
     (plus one unmanaged user per ten)."""
     from bench.seed import seed_account
-    from key_lifecycle.models.constants import SPOKE_BOUNDARY_POLICY_NAME, SPOKE_PATH, SPOKE_SECRETS_KEY_ALIAS
+    from key_lifecycle.models.constants import SPOKE_SECRETS_KEY_ALIAS, spoke_boundary_arn
     from key_lifecycle.models.settings import Settings
 
     client = boto3.client("organizations")
@@ -260,7 +260,7 @@ def seed_organization(accounts: int, users: int, due: Due, *, populated: int | N
             now,
             due=due,
             account_id=account_id,
-            boundary_arn=f"arn:aws:iam::{account_id}:policy{SPOKE_PATH}{SPOKE_BOUNDARY_POLICY_NAME}",
+            boundary_arn=spoke_boundary_arn("aws", account_id),
             kms_key_id=SPOKE_SECRETS_KEY_ALIAS,
         )
         seeded_due = len(seeded.due)

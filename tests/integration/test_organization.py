@@ -23,6 +23,7 @@ from key_lifecycle.models.constants import (
     SPOKE_GROUP_NAME,
     SPOKE_PATH,
     SPOKE_ROLE_NAME_PREFIX,
+    spoke_boundary_arn,
 )
 from tests.support.cloudtrail import cloudtrail_event
 from tests.support.moto_account import ACCOUNT_ID, OWNER, PATH, PREFIX, Account, FakeClock, Faults, wire_functions
@@ -72,7 +73,7 @@ class Organization:
 def _spoke(org: Organization, name: str) -> None:
     """What the spoke StackSet puts in a member account and the engine uses by name: the boundary and the group."""
     iam = org.admin(name, "iam")
-    iam.create_policy(PolicyName=SPOKE_BOUNDARY_POLICY_NAME, Path=SPOKE_PATH, PolicyDocument=json.dumps(BOUNDARY))
+    iam.create_policy(PolicyName=SPOKE_BOUNDARY_POLICY_NAME, PolicyDocument=json.dumps(BOUNDARY))
     iam.create_group(GroupName=SPOKE_GROUP_NAME)
 
 
@@ -253,9 +254,7 @@ def test_a_create_in_a_member_account_creates_the_user_and_its_secret_there_and_
     assert report["user_arn"] == f"arn:aws:iam::{dev}:user{PATH}alice"
     # The user, its boundary, its group and its secret are in the member account
     user = org.admin("dev", "iam").get_user(UserName="alice")["User"]
-    assert user["PermissionsBoundary"]["PermissionsBoundaryArn"] == (
-        f"arn:aws:iam::{dev}:policy{SPOKE_PATH}{SPOKE_BOUNDARY_POLICY_NAME}"
-    )
+    assert user["PermissionsBoundary"]["PermissionsBoundaryArn"] == (spoke_boundary_arn("aws", dev))
     groups = org.admin("dev", "iam").list_groups_for_user(UserName="alice")["Groups"]
     assert [g["GroupName"] for g in groups] == [SPOKE_GROUP_NAME]
     assert org.secrets("dev") == [PREFIX + "alice"]

@@ -123,3 +123,9 @@ SPOKE_PATH = "/iam-key-lifecycle/"
 def spoke_role_name(function: str) -> str:
     """The name of a function's role in every member account (one spoke per account: no region in the name)."""
     return f"{SPOKE_ROLE_NAME_PREFIX}{function.replace('_', '-')}"
+
+
+def spoke_boundary_arn(partition: str, account_id: str) -> str:
+    """The temporary users' permissions boundary in a member account (the spoke makes it at the root path, as the
+    hub's own boundary is)."""
+    return f"arn:{partition}:iam::{account_id}:policy/{SPOKE_BOUNDARY_POLICY_NAME}"

@@ -12,10 +12,9 @@ from key_lifecycle.domain.organization import aggregate
 from key_lifecycle.domain.plan import RequestRefused
 from key_lifecycle.gateways.results import ResultFilesError
 from key_lifecycle.models.constants import (
-    SPOKE_BOUNDARY_POLICY_NAME,
     SPOKE_GROUP_NAME,
-    SPOKE_PATH,
     SPOKE_SECRETS_KEY_ALIAS,
+    spoke_boundary_arn,
 )
 from key_lifecycle.models.events import AggregateRunsEvent, ResultWriterDetails
 from key_lifecycle.models.organization import OrganizationAccount
@@ -75,9 +74,7 @@ def member_context(account_id: str, function: str, context: Context) -> Context:
     aws = context.aws.for_account(account_id, function)
     settings = context.settings.model_copy(
         update={
-            "permissions_boundary_arn": (
-                f"arn:{aws.partition}:iam::{account_id}:policy{SPOKE_PATH}{SPOKE_BOUNDARY_POLICY_NAME}"
-            ),
+            "permissions_boundary_arn": spoke_boundary_arn(aws.partition, account_id),
             "temporary_user_group": SPOKE_GROUP_NAME,
             "secret_kms_key_id": SPOKE_SECRETS_KEY_ALIAS,
         }
