@@ -58,10 +58,12 @@ typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 # The e2e tests run in a pytest process of their own: the local account holds a virtual clock for the whole
-# session, which must not leak into other tests sharing a worker.
+# session, which must not leak into other tests sharing a worker; the local organization's in another (one local
+# account per process).
 test: install lint typecheck template-checks
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e --ignore=tests/e2e_organization
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e_organization
 
 # The functions run Python 3.13 (the Lambda runtime); the suites that run them in process run under 3.13 too, in a
 # virtualenv of their own with the same pins. Outside `make test` to keep it within its time budget; CI runs both.
@@ -94,6 +96,7 @@ crash-sweep: $(VENV)/.installed
 
 e2e: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e_organization
 
 demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m local_account.demo

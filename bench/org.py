@@ -196,6 +196,7 @@ def _spoke(account_id: str, organization_id: str) -> None:
         SPOKE_BOUNDARY_POLICY_NAME,
         SPOKE_GROUP_NAME,
         SPOKE_PATH,
+        SPOKE_SECRETS_KEY_ALIAS,
         spoke_role_name,
     )
 
@@ -216,6 +217,8 @@ def _spoke(account_id: str, organization_id: str) -> None:
     boundary = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}
     iam.create_policy(PolicyName=SPOKE_BOUNDARY_POLICY_NAME, PolicyDocument=json.dumps(boundary))
     iam.create_group(GroupName=SPOKE_GROUP_NAME)
+    kms = _admin(account_id, "kms")
+    kms.create_alias(AliasName=SPOKE_SECRETS_KEY_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
 
 
 def _credential_report(account_id: str) -> None:
@@ -261,7 +264,7 @@ def seed_organization(accounts: int, users: int, due: Due, *, populated: int | N
             due=due,
             account_id=account_id,
             boundary_arn=spoke_boundary_arn("aws", account_id),
-            kms_key_id=SPOKE_SECRETS_KEY_ALIAS,
+            kms_key_id=_admin(account_id, "kms").describe_key(KeyId=SPOKE_SECRETS_KEY_ALIAS)["KeyMetadata"]["Arn"],
         )
         seeded_due = len(seeded.due)
         _credential_report(account_id)

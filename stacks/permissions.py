@@ -127,9 +127,18 @@ def _deny(sid: str, actions: list[str], resources: list[str], conditions: dict |
 HUB_ONLY_SIDS = frozenset({"PublishNotifications", "EncryptNotificationsThroughSns", "WriteOwnLogs"})
 
 
+# What only a spoke role needs: the hub's functions know their own secrets key's ARN from their settings, but in a
+# member account they know the spoke's key by its alias, and CreateSecret is allowed only with the key's ARN.
+SPOKE_ONLY_SIDS = frozenset({"FindTheSecretsKey"})
+
+
 def account_statements(scope: PermissionScope, log_group_arn: str) -> list[iam.PolicyStatement]:
-    """common_statements without the hub-only ones: what a spoke role needs of them in its own account."""
-    return [s for s in common_statements(scope, log_group_arn) if s.sid not in HUB_ONLY_SIDS]
+    """common_statements without the hub-only ones: what a spoke role needs of them in its own account, and the
+    lookup of the spoke's secrets key by its alias."""
+    return [
+        *(s for s in common_statements(scope, log_group_arn) if s.sid not in HUB_ONLY_SIDS),
+        _allow("FindTheSecretsKey", ["kms:DescribeKey"], [scope.secrets_key_arn]),
+    ]
 
 
 def function_statements(

@@ -235,10 +235,20 @@ def _kms_determine_resource(self: KmsResponse) -> str:
     key_id = self._get_param("KeyId")
     if not key_id:
         return "*"
+    alias = key_id.split(":", 5)[-1] if key_id.startswith("arn:") else key_id
+    if alias.startswith("alias/") and self._get_action() not in _ALIAS_ACTIONS:
+        # AWS authorizes an operation on a key named by its alias against the key itself (the alias is only a name);
+        # the alias operations themselves are authorized on the alias.
+        target = self.kms_backend.get_key_id_from_alias(alias)
+        if target is not None:
+            return f"arn:{self.partition}:kms:{self.region}:{self.current_account}:key/{target}"
     if key_id.startswith("arn:"):
         return str(key_id)
     resource = key_id if key_id.startswith("alias/") else f"key/{key_id}"
     return f"arn:{self.partition}:kms:{self.region}:{self.current_account}:{resource}"
+
+
+_ALIAS_ACTIONS = frozenset({"CreateAlias", "DeleteAlias", "UpdateAlias", "ListAliases"})
 
 
 def _states_determine_resource(self: StepFunctionResponse) -> str:

@@ -23,6 +23,7 @@ from key_lifecycle.models.constants import (
     SPOKE_GROUP_NAME,
     SPOKE_PATH,
     SPOKE_ROLE_NAME_PREFIX,
+    SPOKE_SECRETS_KEY_ALIAS,
     spoke_boundary_arn,
 )
 from tests.support.cloudtrail import cloudtrail_event
@@ -71,10 +72,13 @@ class Organization:
 
 
 def _spoke(org: Organization, name: str) -> None:
-    """What the spoke StackSet puts in a member account and the engine uses by name: the boundary and the group."""
+    """What the spoke StackSet puts in a member account and the engine uses by name: the boundary, the group and the
+    secrets key's alias."""
     iam = org.admin(name, "iam")
     iam.create_policy(PolicyName=SPOKE_BOUNDARY_POLICY_NAME, PolicyDocument=json.dumps(BOUNDARY))
     iam.create_group(GroupName=SPOKE_GROUP_NAME)
+    kms = org.admin(name, "kms")
+    kms.create_alias(AliasName=SPOKE_SECRETS_KEY_ALIAS, TargetKeyId=kms.create_key()["KeyMetadata"]["KeyId"])
 
 
 @pytest.fixture

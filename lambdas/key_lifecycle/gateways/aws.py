@@ -99,6 +99,10 @@ class Aws:
     def results(self) -> ResultReader:
         return ResultReader(self.client("s3"))
 
+    def key_arn(self, key_id: str) -> str:
+        """A KMS key's ARN from its id or alias (DescribeKey)."""
+        return str(call(self.client("kms"), "DescribeKey", KeyId=key_id)["KeyMetadata"]["Arn"])
+
     @cached_property
     def caller_account_id(self) -> str:
         """The account these clients act in (STS GetCallerIdentity, once per environment)."""

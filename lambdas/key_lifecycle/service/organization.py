@@ -76,7 +76,9 @@ def member_context(account_id: str, function: str, context: Context) -> Context:
         update={
             "permissions_boundary_arn": spoke_boundary_arn(aws.partition, account_id),
             "temporary_user_group": SPOKE_GROUP_NAME,
-            "secret_kms_key_id": SPOKE_SECRETS_KEY_ALIAS,
+            # CreateSecret is allowed only with the key's ARN (secretsmanager:KmsKeyArn); the spoke's key is known
+            # by its alias.
+            "secret_kms_key_id": aws.key_arn(SPOKE_SECRETS_KEY_ALIAS),
         }
     )
     return replace(context, aws=aws, settings=settings)
