@@ -89,17 +89,13 @@ class IamKeyLifecycleStack(Stack):
         functions = LifecycleFunctions(
             self,
             "Functions",
-            permissions=PermissionScope(
-                managed_user_path=config.managed_user_path,
-                managed_by_tag_value=config.managed_by_tag_value,
-                secret_prefix=config.secret_prefix,
+            permissions=PermissionScope.of(
+                config,
                 boundary_arn=guardrails.boundary.managed_policy_arn,
                 group_arn=guardrails.group.group_arn,
                 secrets_key_arn=secrets.key.key_arn,
                 topic_arn=notifications.topic.topic_arn,
                 topic_key_arn=notifications.key.key_arn,
-                deactivate_out_of_band_keys=config.out_of_band_key_response == "deactivate",
-                removable_group_path=config.removable_group_path,
             ),
             settings=settings,
             log_retention_days=config.log_retention_days,

@@ -121,19 +121,15 @@ class SpokeStack(Stack):
             boundary_name=SPOKE_BOUNDARY_POLICY_NAME,
             group_name=SPOKE_GROUP_NAME,
         )
-        scope_ = PermissionScope(
-            managed_user_path=config.managed_user_path,
-            managed_by_tag_value=config.managed_by_tag_value,
-            secret_prefix=config.secret_prefix,
+        # Notifications and logs stay with the hub's own credentials (permissions.HUB_ONLY_SIDS): a spoke role has
+        # no statement naming them.
+        scope_ = PermissionScope.of(
+            config,
             boundary_arn=guardrails.boundary.managed_policy_arn,
             group_arn=guardrails.group.group_arn,
             secrets_key_arn=secrets.key.key_arn,
-            # Notifications and logs stay with the hub's own credentials (permissions.HUB_ONLY_SIDS): a spoke role
-            # has no statement naming them.
             topic_arn="",
             topic_key_arn="",
-            deactivate_out_of_band_keys=config.out_of_band_key_response == "deactivate",
-            removable_group_path=config.removable_group_path,
         )
         self.roles: dict[str, iam.Role] = {}
         for spec in SPECS:

@@ -25,7 +25,7 @@ from key_lifecycle.models.constants import (
     PURPOSE_TAG,
     WARNED_TAG_PREFIX,
 )
-from stacks.config import ROLE_PATH
+from stacks.config import ROLE_PATH, LifecycleConfig
 from stacks.guardrails import IAM_WRITE_ACTIONS
 
 # The tag keys the functions may write. StringLike, so the per-key lifecycle records match.
@@ -66,6 +66,31 @@ class PermissionScope:
     deactivate_out_of_band_keys: bool = False
     # Groups under this path (besides the stack's own) are ones cleanup may take a deleted user out of.
     removable_group_path: str | None = None
+
+    @classmethod
+    def of(
+        cls,
+        config: LifecycleConfig,
+        *,
+        boundary_arn: str,
+        group_arn: str,
+        secrets_key_arn: str,
+        topic_arn: str,
+        topic_key_arn: str,
+    ) -> PermissionScope:
+        """The scope the operator's configuration gives, around one account's resources (the hub's or a spoke's)."""
+        return cls(
+            managed_user_path=config.managed_user_path,
+            managed_by_tag_value=config.managed_by_tag_value,
+            secret_prefix=config.secret_prefix,
+            boundary_arn=boundary_arn,
+            group_arn=group_arn,
+            secrets_key_arn=secrets_key_arn,
+            topic_arn=topic_arn,
+            topic_key_arn=topic_key_arn,
+            deactivate_out_of_band_keys=config.out_of_band_key_response == "deactivate",
+            removable_group_path=config.removable_group_path,
+        )
 
     @property
     def users_arn(self) -> str:
