@@ -71,6 +71,15 @@ class InventoryEvent(_Event):
     account_id: AccountId | None = None
 
 
+class AdviseEvent(_Event):
+    """`{"action": "advise"}` (also the weekly schedule's input), optionally for one user (`user_name`): where each
+    active access key is used from and the role that could replace it (read-only)."""
+
+    action: Literal["advise"]
+    user_name: UserName | None = None
+    account_id: AccountId | None = None
+
+
 class RotateEvent(_Event):
     """`{}` (the schedule), `{"dry_run": true}`, or `{"user_name": "x", "force": true}`."""
 
@@ -119,7 +128,13 @@ class AggregateRunsEvent(_Event):
 
 
 CreateKeysRequest = (
-    CreateUserEvent | ReconcileEvent | AuditEvent | InventoryEvent | ListAccountsEvent | AggregateRunsEvent
+    CreateUserEvent
+    | ReconcileEvent
+    | AuditEvent
+    | InventoryEvent
+    | AdviseEvent
+    | ListAccountsEvent
+    | AggregateRunsEvent
 )
 # The create function's payloads, told apart by their action (an unknown or missing one is refused by name).
 _CREATE_KEYS_REQUEST = Annotated[CreateKeysRequest, Field(discriminator="action")]
