@@ -248,6 +248,15 @@ def test_a_key_without_recent_events_is_unused_unless_its_last_use_is_recent() -
     assert "data events" in data_events_only.reason
 
 
+def test_a_key_only_checked_with_get_caller_identity_is_unused() -> None:
+    records = _usages("ec2_instance")["report-runner"].records
+    only_checks = [r for r in records if r.event_name in ("GetCallerIdentity", "DescribeInstances")]
+    assert {r.error_code for r in only_checks} == {"", "Client.UnauthorizedOperation"}
+    advice = _advise(KeyUsage(user_name="checked", access_key_id="AKIACHECKED", records=tuple(only_checks)))
+    assert advice.recommendation == Recommendation.UNUSED
+    assert "need no permission" in advice.reason and advice.calls == 2
+
+
 def test_an_incomplete_read_is_said_in_the_reason() -> None:
     usage = _usages("ec2_instance")["report-runner"].model_copy(update={"complete": False})
     advice = _advise(usage)

@@ -459,6 +459,12 @@ def advise(usage: KeyUsage, ranges: IpRanges, *, now: datetime, window_days: int
             )
         seen = f"last used {format_timestamp(last_used)}" if last_used else "never used"
         return result(Recommendation.UNUSED, f"no call in the last {window_days} days ({seen}): delete the key")
+    if not actions:
+        # sts:GetCallerIdentity (a check that the key works, such as the stack's own verification) does no work.
+        return result(
+            Recommendation.UNUSED,
+            f"in {window_days} days only calls that need no permission or were refused: delete the key",
+        )
     # The calls an AWS service made for the owner follow from the owner's own calls: the caller is elsewhere.
     callers = [s for s in shares if s.origin != Origin.AWS_SERVICE]
     if not callers:
@@ -480,8 +486,6 @@ def advise(usage: KeyUsage, ranges: IpRanges, *, now: datetime, window_days: int
     # One CI repository and branch (some calls may not name it), or one kind of place in one or more regions.
     detail = ", ".join(details[:3]) + (f" and {len(details) - 3} more" if len(details) > 3 else "")
     policies = policy_documents(actions)
-    if not policies:
-        return result(Recommendation.KEEP_KEY, "every call observed was refused or needs no permission")
     if len(policies) > MAX_MANAGED_POLICIES_PER_ROLE:
         return result(
             Recommendation.KEEP_KEY,
