@@ -1,4 +1,4 @@
-"""The advise job through the create function's handler against moto: every active key of the account (managed and
+"""The advise job through the rotate function's handler against moto: every active key of the account (managed and
 not), its LookupEvents history (served here from recorded CloudTrail records: moto has no LookupEvents), paced and
 within its budget, the recommendation, the memory of the last one in the lock table and an event when it changes."""
 
@@ -118,7 +118,7 @@ def test_every_active_key_gets_its_recommendation_and_nothing_changes(account: A
     account.iam.update_access_key(UserName="report-runner", AccessKeyId=inactive, Status="Inactive")
     before = account.state()
 
-    report = account.invoke("create_keys", {"action": "advise"})
+    report = account.invoke("rotate_keys", {"action": "advise"})
 
     by_key = {k["access_key_id"]: k for k in report["advice"]["keys"]}
     assert {k: v["recommendation"] for k, v in by_key.items()} == {
@@ -141,14 +141,14 @@ def test_every_active_key_gets_its_recommendation_and_nothing_changes(account: A
 def test_a_second_run_publishes_only_what_changed(account: Account, history: History) -> None:
     ec2 = _consumer(account, history, "report-runner", "ec2_instance")
     _consumer(account, history, "backup-agent", "on_premises")
-    account.invoke("create_keys", {"action": "advise"})
+    account.invoke("rotate_keys", {"action": "advise"})
     first = len(_events_put(account))
     # The EC2 consumer is now also used from a workstation.
     extra = dict(cloudtrail_records("mixed")[-1])
     extra["userIdentity"] = dict(extra["userIdentity"], accessKeyId=ec2)
     history.records.append(extra)
 
-    report = account.invoke("create_keys", {"action": "advise"})
+    report = account.invoke("rotate_keys", {"action": "advise"})
 
     (changed,) = _events_put(account)[first:]
     assert changed["access_key_id"] == ec2
@@ -172,27 +172,27 @@ def test_the_budget_stops_the_run_and_the_next_run_reads_the_rest_first(
     first_key = _consumer(account, history, "a-first", "on_premises")
     second_key = _consumer(account, history, "b-second", "on_premises")
 
-    report = account.invoke("create_keys", {"action": "advise"})
+    report = account.invoke("rotate_keys", {"action": "advise"})
     assert [k["access_key_id"] for k in report["advice"]["keys"]] == [first_key]
     assert report["advice"]["not_read"] == [second_key]
     assert [w["code"] for w in report["warnings"]] == ["advice_not_read"]
 
-    again = account.invoke("create_keys", {"action": "advise"})
+    again = account.invoke("rotate_keys", {"action": "advise"})
     assert [k["access_key_id"] for k in again["advice"]["keys"]] == [second_key]  # the unread key went first
 
 
 def test_one_user_only_and_a_bad_user_name_is_refused_by_field(account: Account, history: History) -> None:
     _consumer(account, history, "report-runner", "ec2_instance")
     onprem = _consumer(account, history, "backup-agent", "on_premises")
-    report = account.invoke("create_keys", {"action": "advise", "user_name": "backup-agent"})
+    report = account.invoke("rotate_keys", {"action": "advise", "user_name": "backup-agent"})
     assert [k["access_key_id"] for k in report["advice"]["keys"]] == [onprem]
 
     calls = len(account.faults.calls)
-    refused = account.invoke("create_keys", {"action": "advise", "user_name": "not a name!"})
+    refused = account.invoke("rotate_keys", {"action": "advise", "user_name": "not a name!"})
     assert refused["errors"] and refused["errors"][0].startswith("user_name:")
-    refused = account.invoke("create_keys", {"action": "advise", "window_days": 3})
+    refused = account.invoke("rotate_keys", {"action": "advise", "window_days": 3})
     assert refused["errors"] and refused["errors"][0].startswith("window_days:")
     assert len(account.faults.calls) == calls  # nothing read, nothing changed
 
-    missing = account.invoke("create_keys", {"action": "advise", "user_name": "nobody"})
+    missing = account.invoke("rotate_keys", {"action": "advise", "user_name": "nobody"})
     assert [w["code"] for w in missing["warnings"]] == ["advice_no_such_user"]

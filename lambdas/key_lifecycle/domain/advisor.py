@@ -233,18 +233,18 @@ def policy_documents(actions: dict[str, set[str]]) -> list[dict[str, Any]]:
     """The observed actions as identity policies: one statement per set of resources, listing its actions; split
     over as many managed policies as the 6,144-character limit needs. Never a wildcard action."""
     by_resources: dict[tuple[str, ...], list[str]] = defaultdict(list)
-    for action, resources in sorted(actions.items()):
+    for action, observed in sorted(actions.items()):
         # A resource "*" already covers every ARN: the narrower ones add nothing to that action's statement.
-        key = ("*",) if "*" in resources else tuple(sorted(resources))
+        key = ("*",) if "*" in observed else tuple(sorted(observed))
         by_resources[key].append(action)
-    statements = []
-    for resources, names in sorted(by_resources.items(), key=lambda item: (item[1][0], item[0])):
+    statements: list[dict[str, Any]] = []
+    for arns, names in sorted(by_resources.items(), key=lambda item: (item[1][0], item[0])):
         statements.append(
             {
                 "Sid": f"Observed{len(statements) + 1}",
                 "Effect": "Allow",
                 "Action": sorted(names),
-                "Resource": resources[0] if len(resources) == 1 else list(resources),
+                "Resource": arns[0] if len(arns) == 1 else list(arns),
             }
         )
     documents: list[dict[str, Any]] = []

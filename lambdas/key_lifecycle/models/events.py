@@ -72,8 +72,8 @@ class InventoryEvent(_Event):
 
 
 class AdviseEvent(_Event):
-    """`{"action": "advise"}` (also the weekly schedule's input), optionally for one user (`user_name`): where each
-    active access key is used from and the role that could replace it (read-only)."""
+    """The rotate function's `{"action": "advise"}` (also the weekly schedule's input), optionally for one user
+    (`user_name`): where each active access key is used from and the role that could replace it (read-only)."""
 
     action: Literal["advise"]
     user_name: UserName | None = None
@@ -123,18 +123,12 @@ class AggregateRunsEvent(_Event):
     an organization run, one report and one notification for every account."""
 
     action: Literal["aggregate_runs"]
-    job: Literal["rotate", "cleanup", "reconcile", "audit"]
+    job: Literal["rotate", "cleanup", "reconcile", "audit", "advise"]
     result_writer: ResultWriterDetails | ResultWriterPrefix
 
 
 CreateKeysRequest = (
-    CreateUserEvent
-    | ReconcileEvent
-    | AuditEvent
-    | InventoryEvent
-    | AdviseEvent
-    | ListAccountsEvent
-    | AggregateRunsEvent
+    CreateUserEvent | ReconcileEvent | AuditEvent | InventoryEvent | ListAccountsEvent | AggregateRunsEvent
 )
 # The create function's payloads, told apart by their action (an unknown or missing one is refused by name).
 _CREATE_KEYS_REQUEST = Annotated[CreateKeysRequest, Field(discriminator="action")]
@@ -146,8 +140,14 @@ def parse_create_keys_event(event: object) -> CreateKeysRequest:
     return request
 
 
-def parse_rotate_event(event: object) -> RotateEvent:
-    return _parse(RotateEvent, {} if event is None else event)
+def parse_rotate_event(event: object) -> RotateEvent | AdviseEvent:
+    """The rotate function's payloads: a rotation (no `action`), or `{"action": "advise", ...}`."""
+    event = {} if event is None else event
+    if isinstance(event, dict) and "action" in event:
+        advise: AdviseEvent = _parse(AdviseEvent, event)
+        return advise
+    rotate: RotateEvent = _parse(RotateEvent, event)
+    return rotate
 
 
 def parse_cleanup_event(event: object) -> CleanupEvent:

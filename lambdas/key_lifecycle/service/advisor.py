@@ -63,7 +63,7 @@ def advise_report(
     account_id = aws.account_id or aws.caller_account_id
     advice: list[Advice] = []
     unread: list[str] = []
-    for user, key_id, managed in keys:
+    for owner, key_id, managed in keys:
         if guard.exhausted() or lookups.remaining <= 0:
             unread.append(key_id)
             continue
@@ -74,7 +74,7 @@ def advise_report(
             if not events.records:
                 continue  # nothing read: no advice rather than a false "unused"
         usage = KeyUsage(
-            user_name=user,
+            user_name=owner,
             access_key_id=key_id,
             records=events.records,
             last_used_date=last_used,
@@ -100,10 +100,9 @@ def advise_report(
             report,
         )
     for key_id in unread:
-        user = next(u for u, k, _ in keys if k == key_id)
         report.warnings.append(
             Warning(
-                user_name=user,
+                user_name=next(u for u, k, _ in keys if k == key_id),
                 access_key_id=key_id,
                 code="advice_not_read",
                 message="the run's LookupEvents budget or time ran out before this key was read; the next run "

@@ -9,7 +9,6 @@ from key_lifecycle.gateways.snapshot import read_snapshot
 from key_lifecycle.models.constants import EXPIRES_AT_TAG
 from key_lifecycle.models.dates import format_timestamp
 from key_lifecycle.models.events import (
-    AdviseEvent,
     AggregateRunsEvent,
     AuditEvent,
     CreateKeysRequest,
@@ -20,7 +19,6 @@ from key_lifecycle.models.events import (
 )
 from key_lifecycle.models.report import Report
 from key_lifecycle.models.snapshot import AccountSnapshot
-from key_lifecycle.service.advisor import advise_report
 from key_lifecycle.service.context import Context, Decision
 from key_lifecycle.service.organization import aggregate_runs, in_account, list_accounts
 from key_lifecycle.service.reports import audit_report, inventory_report
@@ -38,11 +36,6 @@ def _create_keys(request: CreateKeysRequest, context: Context) -> Decision:
         return aggregate_runs(request, FUNCTION, context)
     if isinstance(request, AuditEvent):
         return Decision(audit_report(aws, settings, context.now, FUNCTION), kind="audit")
-    if isinstance(request, AdviseEvent):
-        report = advise_report(
-            aws, settings, context.now, FUNCTION, user_name=request.user_name, time_budget=context.budget
-        )
-        return Decision(report, kind="advise")
     if isinstance(request, InventoryEvent):
         return Decision(inventory_report(aws, settings, context.now, FUNCTION))
     if isinstance(request, ReconcileEvent):
