@@ -100,8 +100,8 @@ class Aws:
         return TrailGateway(self.client("cloudtrail"))
 
     def lookup_budget(self, requests: int) -> LookupBudget:
-        """A run's LookupEvents budget, paced on this environment's clock."""
-        return LookupBudget(requests, sleep=self._sleep, clock=self._clock)
+        """A run's LookupEvents budget, paced with this environment's sleep."""
+        return LookupBudget(requests, sleep=self._sleep)
 
     @cached_property
     def events(self) -> EventPublisher:

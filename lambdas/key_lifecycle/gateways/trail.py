@@ -21,7 +21,9 @@ MAX_RESULTS = 50
 
 class LookupBudget:
     """How many LookupEvents requests a run may still make (the quota is the account's, shared with people and
-    tools; a run that used it all would throttle them), and the pacing between two requests."""
+    tools; a run that used it all would throttle them), and the pace: a full interval (half a second) before every
+    request but the first, whatever the previous one took, so no second ever holds more than two of the run's
+    requests, whichever clock (the caller's or CloudTrail's) measures it."""
 
     def __init__(
         self,
@@ -29,24 +31,18 @@ class LookupBudget:
         *,
         per_second: float = REQUESTS_PER_SECOND,
         sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.remaining = requests
         self.used = 0
         self._interval = 1.0 / per_second
         self._sleep = sleep
-        self._clock = clock
-        self._last: float | None = None
 
     def take(self) -> bool:
-        """One request's worth: False when the budget is spent; otherwise waits until the pace allows it."""
+        """One request's worth: False when the budget is spent; otherwise waits for the pace first."""
         if self.remaining <= 0:
             return False
-        if self._last is not None:
-            wait = self._last + self._interval - self._clock()
-            if wait > 0:
-                self._sleep(wait)
-        self._last = self._clock()
+        if self.used:
+            self._sleep(self._interval)
         self.remaining -= 1
         self.used += 1
         return True
