@@ -84,8 +84,15 @@ def test_each_demo_consumer_gets_its_recommendation(run: Run) -> None:
 
 
 def test_a_managed_key_with_no_recent_events_is_unused_and_cleanup_still_applies(run: Run) -> None:
+    # Within the window, the idle key's one use (the stack's verification, which the local account's trail does not
+    # record) shows only in GetAccessKeyLastUsed: no event to judge, the key is kept.
+    by_user = {k["user_name"]: k for k in _latest(run)["advice"]["keys"]}
+    assert by_user[IDLE]["recommendation"] == "keep_key" and "data events" in by_user[IDLE]["reason"]
+    # Past the 30-day window (the advise run of day 35): no recent use at all, "unused".
+    run.account.advance_to(START + timedelta(days=36))
     by_user = {k["user_name"]: k for k in _latest(run)["advice"]["keys"]}
     assert by_user[IDLE]["recommendation"] == "unused" and by_user[IDLE]["managed"] is True
+    assert by_user["report-runner"]["recommendation"] == "instance_profile"  # days 5 to 14 are in the window
     # The advice changed nothing: the idle user is deleted as stale at 90 days of no use, as always.
     run.account.advance_to(START + timedelta(days=92))
     users = run.account.admin_client("iam").list_users(PathPrefix="/temporary/")["Users"]
