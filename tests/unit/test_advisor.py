@@ -68,6 +68,8 @@ def _assert_valid_policy(document: dict[str, Any]) -> None:
 def test_the_bundled_ip_ranges_parse_with_their_creation_date() -> None:
     assert RANGES.create_date == datetime(2026, 11, 30, 18, 13, 7, tzinfo=UTC)
     assert ranges_age_days(RANGES, NOW) == 0
+    assert ranges_age_days(RANGES, datetime(2027, 3, 1, tzinfo=UTC)) == 90
+    assert ranges_age_days(RANGES, datetime(2026, 1, 1, tzinfo=UTC)) == 0  # a clock behind the file
     assert {p.service for p in RANGES.lookup("52.1.23.45")} == {"AMAZON", "EC2"}
     assert RANGES.lookup("203.0.113.40") == []
     assert RANGES.lookup("not an address") == []

@@ -509,7 +509,8 @@ def advise_all(
 
 
 def ranges_age_days(ranges: IpRanges, now: datetime) -> int | None:
-    return whole_days(ranges.create_date, now) if ranges.create_date else None
+    """Days since AWS published the ranges (0 for a clock behind the file's date, as the local account's may be)."""
+    return max(0, whole_days(ranges.create_date, now)) if ranges.create_date else None
 
 
 def changed(previous: dict[str, str], current: Sequence[Advice]) -> list[Advice]:
