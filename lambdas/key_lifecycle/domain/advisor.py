@@ -454,8 +454,9 @@ def advise(usage: KeyUsage, ranges: IpRanges, *, now: datetime, window_days: int
             return result(
                 Recommendation.KEEP_KEY,
                 f"used {format_timestamp(last_used)} ({usage.last_used_service or 'unknown service'}) but no "
-                f"management event in {window_days} days: its calls are data events (S3 objects, Lambda invokes...), "
-                "which LookupEvents does not return; nothing to base a role on",
+                f"management event in {window_days} days in this region's history: its calls are data events (S3 "
+                "objects, Lambda invokes...), which LookupEvents does not return, or were made in another region; "
+                "nothing to base a role on",
             )
         seen = f"last used {format_timestamp(last_used)}" if last_used else "never used"
         return result(Recommendation.UNUSED, f"no call in the last {window_days} days ({seen}): delete the key")
