@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Extra CDK CLI arguments for diff, deploy and destroy, e.g. CDK_ARGS="--require-approval never" in a pipeline.
 CDK_ARGS ?=
 
-.PHONY: crash-sweep help install template-checks test test-py313 lint format typecheck unit infra update-iam-snapshot e2e demo synth diff deploy destroy bench report clean
+.PHONY: advise crash-sweep help install template-checks test test-py313 lint format typecheck unit infra update-iam-snapshot e2e demo synth diff deploy destroy bench report clean
 
 help:
 	@echo "make demo      deploy into a local emulated account and run a simulated year of schedules"
@@ -21,6 +21,7 @@ help:
 	@echo "make diff | deploy | destroy   against the AWS account of your current credentials"
 	@echo "make bench     benchmarks (IAM call counts, time, memory)"
 	@echo "make report    the inventory report ({\"action\": \"report\"}) of the stack in the local account, as a table"
+	@echo "make advise    the prefer-roles advisor ({\"action\": \"advise\"}) over demo consumers in the local account"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -59,11 +60,13 @@ typecheck: $(VENV)/.installed
 
 # The e2e tests run in a pytest process of their own: the local account holds a virtual clock for the whole
 # session, which must not leak into other tests sharing a worker; the local organization's in another (one local
-# account per process).
+# account per process), and the prefer-roles advisor's in a third.
 test: install lint typecheck template-checks
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e --ignore=tests/e2e_organization
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e --ignore=tests/e2e_organization \
+		--ignore=tests/e2e_advisor
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e_organization
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e_advisor
 
 # The functions run Python 3.13 (the Lambda runtime); the suites that run them in process run under 3.13 too, in a
 # virtualenv of their own with the same pins. Outside `make test` to keep it within its time budget; CI runs both.
@@ -97,6 +100,7 @@ crash-sweep: $(VENV)/.installed
 e2e: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e_organization
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e_advisor
 
 demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m local_account.demo
@@ -120,6 +124,9 @@ bench: $(VENV)/.installed
 
 report: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tools.inventory_report
+
+advise: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tools.advise_report
 
 clean:
 	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV) $(VENV313)

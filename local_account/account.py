@@ -31,12 +31,13 @@ from local_account import emulator, transport
 from local_account.botocore_patches import shared_loader
 from local_account.cdk import REPO_ROOT, STACK_NAME, CdkCli
 from local_account.deployed import DeployedSchedule, ScheduleReader, as_utc, read_functions
+from local_account.emulator import cloudtrail as event_history
 from local_account.emulator import paging, stepfunctions
 from local_account.environments import CREDENTIALS_DURATION, Environments
 from local_account.public_parameters import publish_powertools_layer
 from local_account.runtime import DeployedFunction, Invocation, ModuleSpaces, run_handler
 from local_account.schedules import deployed_schedules_version
-from local_account.trail import GLOBAL_SERVICES, Trail, deployed_rules, role_may_put_events
+from local_account.trail import GLOBAL_SERVICES, Origin, Trail, deployed_rules, role_may_put_events
 from stacks.powertools import pinned_version
 
 if TYPE_CHECKING:
@@ -187,6 +188,9 @@ class LocalAccount:
     def _start_emulator(self, *, enforce_iam: bool, in_process: bool) -> None:
         started = time.perf_counter()
         self._exit.enter_context(emulator.aws_fidelity())
+        # CloudTrail's event history is the account's: a new account starts with none.
+        event_history.reset()
+        self._exit.callback(event_history.reset)
         traveller = time_machine.travel(self._start, tick=False)
         self._clock = traveller.start()
         self._exit.callback(traveller.stop)
@@ -594,10 +598,11 @@ class LocalAccount:
 
     # --- CloudTrail, EventBridge rules and the root user (the emulator has none of them) --------------------
 
-    def cloudtrail(self, credentials: Any = None) -> Trail:
+    def cloudtrail(self, credentials: Any = None, *, origin: Origin | None = None) -> Trail:
         """CloudTrail for the calls made through `trail.client(service)`, signed as the administrator unless
-        `credentials` are given: each becomes the management event AWS records, delivered (`deliver_event`)
-        when the `with` block ends. See `local_account.trail`."""
+        `credentials` are given: each becomes the management event AWS records (from `origin`: source address, user
+        agent, VPC endpoint), delivered (`deliver_event`) when the `with` block ends, and kept in the event history
+        LookupEvents serves. See `local_account.trail`."""
         assert self._admin is not None
         caller = _credentials_pair(credentials if credentials is not None else self._admin)
 
@@ -605,13 +610,16 @@ class LocalAccount:
             # A client of its own: the account's shared clients must not record.
             return self._session(caller).client(service, endpoint_url=self.endpoint_url)
 
-        return Trail(self, caller[0], new_client)
+        return Trail(self, caller[0], new_client, origin)
 
     def deliver_event(self, event: Mapping[str, Any]) -> list[Invocation]:
         """EventBridge: put `event` on the default bus of its region (an IAM event's is us-east-1) and run the
         function targeted by each enabled deployed rule (as read back with ListRules/ListTargetsByRule) whose pattern
         matches it, as the rule delivers it (source "rule"). A rule whose target is the default bus of another region
-        forwards the event there, if its target's role may put events on that bus."""
+        forwards the event there, if its target's role may put events on that bus. The record is also kept in the
+        region's CloudTrail event history (LookupEvents)."""
+        if isinstance(event.get("detail"), Mapping):
+            event_history.record(self.account_id, str(event.get("region") or self.region), dict(event["detail"]))
         return self._deliver_on_bus(str(event.get("region") or self.region), event, forwarded=False)
 
     def _deliver_on_bus(self, region: str, event: Mapping[str, Any], *, forwarded: bool) -> list[Invocation]:

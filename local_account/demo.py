@@ -85,6 +85,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     def render() -> tuple[str, str]:
         terminal = timeline.format_timeline(rows) + "\n\n" + timeline.format_summary(summary, invariants)
         terminal += "\n\n" + _inventory_tables(inventory)
+        if inventory.get("advice"):
+            from tools.advise_report import render_table as render_advice
+
+            title = (
+                f'Prefer-roles advice ({{"action": "advise"}} of rotate_keys), {inventory["advice"]["generated_at"]}:'
+            )
+            terminal += "\n\n" + title + "\n" + render_advice(inventory["advice"])
         report = timeline.report_json(
             summary=summary, rows=rows, spans=spans, invariants=invariants, inventory=inventory
         )

@@ -14,6 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from local_account import consumers
 from local_account.timeline import Invariant, KeySpan, TimelineRow, day_number
 
 MANAGED_PATH = "/temporary/"
@@ -138,6 +139,11 @@ class Story:
         """Out-of-scope users first (so their state before anything ran is the reference), then the managed ones."""
         self._create_admin_user()
         self._create_unmanaged_in_path_user()
+        # Consumers of several origins for the prefer-roles advisor (local_account/consumers.py): users of their own
+        # outside the managed path, so the managed users' story is unchanged; out of scope, so checked untouched.
+        self._apps = consumers.seed(self.account)
+        for _, secret in self._apps.values():
+            self.secrets.add(secret)
         self.out_of_scope_before = self.snapshot_out_of_scope()
         for user in MANAGED_USERS:
             self._create_managed_user(user)
@@ -240,6 +246,8 @@ class Story:
         if now.weekday() < 5:
             self._deploy_pipeline(now)
         self._legacy_batch_job(now)
+        if now.weekday() == 0:  # Monday, before the weekly advise run (08:00)
+            consumers.work(self.account, self._apps)
         self.check_working_keys(now)
         day = day_number(now, self.start)
         if day >= self.days // 2 and "mid_span" not in self.inventory_reports:
@@ -539,7 +547,13 @@ class Story:
                         "secret_versions": versions.get(SECRET_PREFIX + name, {}) if managed else {},
                     }
                 )
-        return {"users": users, "secrets": sorted(versions), "function_reports": self.inventory_reports}
+        advice = self.invoke("rotate_keys", {"action": "advise"})
+        return {
+            "users": users,
+            "secrets": sorted(versions),
+            "function_reports": self.inventory_reports,
+            "advice": advice.get("advice") if isinstance(advice, dict) else None,
+        }
 
 
 def _policy(action: str) -> str:

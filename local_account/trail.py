@@ -30,6 +30,16 @@ USER_AGENT = "local-account/boto3"
 READ_ONLY_PREFIXES = ("Get", "List", "Describe", "Generate")
 
 
+@dataclass(frozen=True)
+class Origin:
+    """Where a recorded caller is, as CloudTrail shows it: its source address, its user agent, and the VPC endpoint
+    its call went through (the demo's consumers of several origins, for the prefer-roles advisor)."""
+
+    source_ip: str = SOURCE_IP
+    user_agent: str = USER_AGENT
+    vpc_endpoint_id: str | None = None
+
+
 def _camel(name: str) -> str:
     return name[:1].lower() + name[1:]
 
@@ -74,10 +84,12 @@ def management_event(
     region: str,
     service: str = "iam",
     error: tuple[str, str] | None = None,
+    origin: Origin | None = None,
 ) -> dict[str, Any]:
     """The EventBridge event of one API call as CloudTrail records it (shape of a real "AWS API Call via
     CloudTrail" event): `request` is the call's parameters and `response` its result, both as boto3 has them
-    (PascalCase); `error` the (code, message) of a refused call."""
+    (PascalCase); `error` the (code, message) of a refused call; `origin` where the caller is."""
+    origin = origin or Origin()
     region = GLOBAL_SERVICES.get(service, region)
     event_id = str(uuid.uuid4())
     detail: dict[str, Any] = {
@@ -87,8 +99,8 @@ def management_event(
         "eventSource": f"{service}.amazonaws.com",
         "eventName": operation,
         "awsRegion": region,
-        "sourceIPAddress": SOURCE_IP,
-        "userAgent": USER_AGENT,
+        "sourceIPAddress": origin.source_ip,
+        "userAgent": origin.user_agent,
         "requestParameters": _elements(request, request=True) or None,
         "responseElements": None if error else (_elements(response, request=False) or None),
         "requestID": str(uuid.uuid4()),
@@ -106,6 +118,8 @@ def management_event(
     }
     if error:
         detail["errorCode"], detail["errorMessage"] = error
+    if origin.vpc_endpoint_id:
+        detail["vpcEndpointId"] = origin.vpc_endpoint_id
     return {
         "version": "0",
         "id": str(uuid.uuid4()),
@@ -276,8 +290,15 @@ class Trail:
     `new_client(service)` makes a boto3 client signed with the caller's access key `access_key_id`, of its own:
     the trail registers its recorders on it, so it must not be a client that other code shares."""
 
-    def __init__(self, account: RecordedAccount, access_key_id: str, new_client: Callable[[str], Any]) -> None:
+    def __init__(
+        self,
+        account: RecordedAccount,
+        access_key_id: str,
+        new_client: Callable[[str], Any],
+        origin: Origin | None = None,
+    ) -> None:
         self._account = account
+        self._origin = origin
         self._new_client = new_client
         self._identity = caller_identity(account.account_id, access_key_id)
         self.deliveries: list[Delivery] = []
@@ -337,6 +358,7 @@ class Trail:
             region=self._account.region,
             service=service,
             error=error,
+            origin=self._origin,
         )
         self._pending.append(event)
         return event

@@ -82,6 +82,8 @@ ENGINE_SETTINGS = (
     "dry_run",
     "out_of_band_key_response",
     "forewarn_days",
+    "advise_window_days",
+    "advise_lookup_budget",
 )
 
 
@@ -98,6 +100,7 @@ class SchedulesEnabled(BaseModel):
     rotate: bool = True
     cleanup: bool = True
     audit: bool = True
+    advise: bool = True
 
 
 _OU_RE = re.compile(r"^(ou-[0-9a-z]{4,32}-[0-9a-z]{8,32}|r-[0-9a-z]{4,32})$")
@@ -205,6 +208,11 @@ class LifecycleConfig(BaseModel):
     forewarn_days: tuple[Annotated[int, Field(ge=1, le=365)], ...] = Field(max_length=5)
     audit_schedule: str
     create_cloudtrail_trail: bool
+    # The prefer-roles advisor (docs/advisor.md): its weekly schedule, the days of CloudTrail history it reads
+    # (LookupEvents keeps 90), and the LookupEvents requests a run may make (2 a second, shared with the account).
+    advise_schedule: str
+    advise_window_days: int = Field(ge=1, le=90)
+    advise_lookup_budget: int = Field(ge=1, le=1500)
     organization: OrganizationConfig
 
     @field_validator(
@@ -300,7 +308,7 @@ class LifecycleConfig(BaseModel):
             raise ValueError("must be an IANA time zone name, such as UTC or Europe/Berlin") from None
         return value
 
-    @field_validator("reconcile_schedule", "rotate_schedule", "cleanup_schedule", "audit_schedule")
+    @field_validator("reconcile_schedule", "rotate_schedule", "cleanup_schedule", "audit_schedule", "advise_schedule")
     @classmethod
     def _expression(cls, value: str) -> str:
         if not (_RATE_RE.match(value) or _CRON_RE.match(value) or _AT_RE.match(value)):

@@ -109,6 +109,8 @@ class IamKeyLifecycleStack(Stack):
             writers.append("detect_changes")
         for name in writers:
             locks.allow(functions.roles[name])
+        # The advisor remembers its last recommendations in the lock table (one item, read back by the next run).
+        locks.allow_advisor_memory(functions.roles["rotate_keys"])
         # cleanup_users only deletes secrets, which needs no key access.
         secrets.allow_functions([functions.roles["create_keys"], functions.roles["rotate_keys"]])
 
@@ -144,6 +146,14 @@ class IamKeyLifecycleStack(Stack):
                 config.audit_schedule,
                 config.schedules_enabled.audit,
                 "Audits the account's access key posture (root keys, old and unused keys, direct policies)",
+            ),
+            ScheduleSpec(
+                "Advise",
+                "rotate_keys",
+                {"action": "advise"},
+                config.advise_schedule,
+                config.schedules_enabled.advise,
+                "Tells where each access key is used from and the role that could replace it (read-only)",
             ),
         )
         hub = None

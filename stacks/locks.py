@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from key_lifecycle.models.constants import LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
+from key_lifecycle.models.constants import ADVISOR_STATE_KEY, LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
 
 
 class UserLocks(Construct):
@@ -59,5 +59,18 @@ class UserLocks(Construct):
                 actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
                 resources=[self.key.key_arn],
                 conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{Aws.REGION}.amazonaws.com"}},
+            )
+        )
+
+    def allow_advisor_memory(self, role: iam.IRole) -> None:
+        """Read back the advisor's memory: GetItem of its item only (organization mode: one per account)."""
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ReadTheAdvisorMemory",
+                actions=["dynamodb:GetItem"],
+                resources=[self.table.table_arn],
+                conditions={
+                    "ForAllValues:StringLike": {"dynamodb:LeadingKeys": [ADVISOR_STATE_KEY, f"*/{ADVISOR_STATE_KEY}"]}
+                },
             )
         )

@@ -364,6 +364,11 @@ def rotate_keys_statements(scope: PermissionScope) -> list[iam.PolicyStatement]:
         ),
         _check_secrets(scope),
         _use_secrets_key(scope),
+        # {"action": "advise"}: every user's active keys and their last use (managed or not: the advisor looks at
+        # every key of the account), read only.
+        _allow("AdviseReadEveryKey", ["iam:ListAccessKeys", "iam:GetAccessKeyLastUsed"], [scope.any_user_arn]),
+        # LookupEvents has no resource-level permissions; it returns the event history, never a secret.
+        _allow("AdviseReadEventHistory", ["cloudtrail:LookupEvents"], ["*"]),
     ]
 
 
@@ -526,7 +531,8 @@ def wildcard_acknowledgements(scope: PermissionScope, function: str) -> dict[str
         "IAM5[Resource::*]": (
             "Only actions without resource-level permissions use '*': iam:GetAccountAuthorizationDetails, "
             "secretsmanager:ListSecrets (names and stages, never values), the X-Ray trace upload and, for the "
-            "audit, iam:GenerateCredentialReport, iam:GetCredentialReport and iam:GetAccountSummary; "
+            "audit, iam:GenerateCredentialReport, iam:GetCredentialReport and iam:GetAccountSummary; for the "
+            "advisor, cloudtrail:LookupEvents (the event history; no secret); "
             "every write is scoped to the managed path or the secret prefix."
         ),
         f"IAM5[Resource::{users}]": (
@@ -538,6 +544,11 @@ def wildcard_acknowledgements(scope: PermissionScope, function: str) -> dict[str
             "trailing wildcard also covers the random suffix Secrets Manager appends)."
         ),
     }
+    if function == "rotate_keys":
+        acks[f"IAM5[Resource::arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:user/*]"] = (
+            "iam:ListAccessKeys and iam:GetAccessKeyLastUsed only (read), for the advisor: it advises on every "
+            "active key of the account, managed or not, whatever the user's path."
+        )
     if function == "detect_changes":
         acks[f"IAM5[Resource::arn:{_NAG_PARTITION}:iam::{_NAG_ACCOUNT}:user/*]"] = (
             "iam:GetUser and iam:ListUserTags only (read): a CloudTrail event may name any user, and whether the "

@@ -1,5 +1,6 @@
 """`make report`: the inventory report ({"action": "report"}) of the stack deployed into the local account, after
-a short simulated history, printed as a table (`--json` for the report's data)."""
+a short simulated history, printed as a table (`--json` for the report's data), then the prefer-roles advice
+({"action": "advise"} of the rotate function) on every key, the demo consumers' included."""
 
 from __future__ import annotations
 
@@ -61,7 +62,11 @@ def _consumers(account: Any) -> None:
 
 
 def history(account: Any) -> dict[str, Any]:
-    """Play the history and return the create function's inventory report."""
+    """Play the history and return the create function's inventory report (its `advice`: the rotate function's
+    advise run at the end)."""
+    from local_account import consumers
+
+    apps = consumers.seed(account)  # outside the managed path: the inventory's figures stay the same
     for user, owner, ttl in USERS:
         _create(account, user, owner, ttl)
     # In the managed path without the managed-by tag: counted in the totals, never listed nor touched.
@@ -72,13 +77,17 @@ def history(account: Any) -> dict[str, Any]:
         if day == LATE_DAY:
             _create(account, *LATE_USER)
         _consumers(account)
+        consumers.work(account, apps)
     # A key made by hand on a managed user, seen by CloudTrail and the change rule: unmanaged, not stored.
     with account.cloudtrail() as trail:
         trail.client("iam").create_access_key(UserName=LATE_USER[0])
     report: dict[str, Any] = account.invoke("create_keys", {"action": "report"})
+    advice = account.invoke("rotate_keys", {"action": "advise"})
     failed = [i for i in account.invocations if not i.ok]
-    if failed or report.get("errors") or not report.get("inventory"):
-        raise SystemExit(f"the history failed: {[(i.function, i.error) for i in failed] or report.get('errors')}")
+    if failed or report.get("errors") or not report.get("inventory") or advice.get("errors"):
+        errors = report.get("errors") or advice.get("errors")
+        raise SystemExit(f"the history failed: {[(i.function, i.error) for i in failed] or errors}")
+    report["advice"] = advice["advice"]
     return report
 
 
@@ -86,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parse(argv)
     began = time.perf_counter()
     from local_account import LocalAccount  # heavy: only once the arguments are good
+    from tools.advise_report import render_table as render_advice
     from tools.inventory_table import render_table
 
     _say("Deploying the stack into a local emulated account (cdk bootstrap + deploy)…")
@@ -95,10 +105,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         runs = len(account.invocations)
     _say(f"{runs} function runs in {time.perf_counter() - began:.0f} s.\n")
     if args.json:
-        print(json.dumps(report["inventory"], indent=1))
+        print(json.dumps({"inventory": report["inventory"], "advice": report["advice"]}, indent=1))
     else:
         print(f'Inventory report ({{"action": "report"}} of create_keys), {report["inventory"]["generated_at"]}:\n')
         print(render_table(report["inventory"]))
+        print(f'\nPrefer-roles advice ({{"action": "advise"}} of rotate_keys), {report["advice"]["generated_at"]}:\n')
+        print(render_advice(report["advice"]))
     return 0
 
 

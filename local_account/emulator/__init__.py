@@ -22,6 +22,7 @@ def install() -> None:
         alarms,
         authorization,
         cloudformation,
+        cloudtrail,
         credentials,
         organizations,
         performance,
@@ -37,6 +38,7 @@ def install() -> None:
     secrets.install()
     credentials.install()
     cloudformation.install()
+    cloudtrail.install()
     server.install()
     trust.install()
     organizations.install()

@@ -22,7 +22,7 @@ WRITABLE_TAG_KEYS = [
     "deactivated-at:*",
     "pending-key",
 ]
-READ_VERBS = ("Get", "List", "Describe")
+READ_VERBS = ("Get", "List", "Describe", "Lookup")
 # X-Ray has no resource-level permissions; Tracing.ACTIVE grants these two on "*".
 UNSCOPABLE_WRITES = {"xray:PutTraceSegments", "xray:PutTelemetryRecords", "iam:GenerateCredentialReport"}
 

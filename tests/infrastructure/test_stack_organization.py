@@ -26,6 +26,7 @@ ORGANIZATION_TYPES = {
 HUB_SIDS = HUB_ONLY_SIDS | {
     "TakeAndReleaseUserLocks",
     "UseTheLockTableKeyThroughDynamoDb",
+    "ReadTheAdvisorMemory",
     "AssumeTheSpokeRoleInMemberAccounts",
     "ReadTheOrganization",
     "ReadTheRunResults",
@@ -35,6 +36,7 @@ JOBS = {
     "Rotate": ("rotate_keys", {}),
     "Cleanup": ("cleanup_users", {}),
     "Audit": ("create_keys", {"action": "audit"}),
+    "Advise": ("rotate_keys", {"action": "advise"}),
 }
 
 

@@ -15,6 +15,7 @@ SCHEDULES = {
     "Reconcile": ("create_keys", {"action": "reconcile"}, "rate(1 hour)"),
     "Rotate": ("rotate_keys", {}, "cron(0 9 ? * MON-FRI *)"),
     "Cleanup": ("cleanup_users", {}, "cron(0 6 * * ? *)"),
+    "Advise": ("rotate_keys", {"action": "advise"}, "cron(0 8 ? * MON *)"),
 }
 
 
@@ -24,7 +25,7 @@ def schedule(s: Synth, name: str) -> dict:
 
 def test_all_schedules_are_in_the_stack_schedule_group(default_synth: Synth) -> None:
     group = default_synth.properties("AWS::Scheduler::ScheduleGroup", "SchedulesGroup")
-    assert len(default_synth.of_type("AWS::Scheduler::Schedule")) == 4
+    assert len(default_synth.of_type("AWS::Scheduler::Schedule")) == 5
     # (Ref of a schedule group returns its name; without a Name property CloudFormation generates one per create)
     for name in SCHEDULES:
         assert schedule(default_synth, name)["GroupName"] == default_synth.ref(
@@ -88,5 +89,5 @@ def test_schedules_can_be_disabled_and_use_the_configured_time_zone(variant_synt
     # Given a context disabling reconcile and cleanup, in Europe/Berlin
     states = {name: schedule(variant_synth, name)["State"] for name in SCHEDULES}
     # Then those two are deployed DISABLED, rotate stays ENABLED, all in the configured time zone
-    assert states == {"Reconcile": "DISABLED", "Rotate": "ENABLED", "Cleanup": "DISABLED"}
+    assert states == {"Reconcile": "DISABLED", "Rotate": "ENABLED", "Cleanup": "DISABLED", "Advise": "ENABLED"}
     assert {schedule(variant_synth, name)["ScheduleExpressionTimezone"] for name in SCHEDULES} == {"Europe/Berlin"}

@@ -53,6 +53,11 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
                 traveller.move_to(START + timedelta(days=days, hours=1))
                 results.append(account.invoke("rotate_keys", {}))
             stored = account.all_secret_access_keys()
+            # And the advisor reads every key's last use and history (an empty one: moto has no LookupEvents)
+            account.faults.respond("LookupEvents", {"Events": []})
+            results.append(account.invoke("rotate_keys", {"action": "advise"}))
+            account.faults.clear()
+            assert results[-1]["advice"]["keys"], results[-1]
             # And every user is cleaned up
             results.append(account.invoke("cleanup_users", {"user_name": "alice"}))
             traveller.move_to(START + timedelta(days=300))

@@ -449,3 +449,23 @@ def test_an_event_from_an_excluded_account_is_refused_by_account_and_changes_not
     assert report["actions"] == []
     keys = org.admin("excluded", "iam").list_access_keys(UserName="someone")["AccessKeyMetadata"]
     assert {k["AccessKeyId"]: k["Status"] for k in keys} == {akid: "Active"}
+
+
+# The prefer-roles advisor per account -------------------------------------------------------------------------
+
+
+def test_advise_in_a_member_account_reads_its_keys_and_remembers_them_by_account(org: Organization) -> None:
+    from local_account.emulator import cloudtrail
+
+    cloudtrail.install()  # LookupEvents answers (with no events outside a local account) instead of moto's nothing
+    create(org, "dev", "erin")
+    report = org.hub.invoke("rotate_keys", {"action": "advise", "account_id": org.members["dev"]})
+    assert report["errors"] == [] and report["account_id"] == org.members["dev"]
+    (key,) = report["advice"]["keys"]
+    assert key["user_name"] == "erin" and key["managed"] is True
+    # No events in the member's history; its verification is its last use (GetAccessKeyLastUsed, in the member)
+    assert key["recommendation"] == "keep_key" and "no management event" in key["reason"]
+    assert f"{org.members['dev']}/advisor/state" in org.lock_keys()
+    # The hub's own account is advised on its own, with its own memory
+    assert org.hub.invoke("rotate_keys", {"action": "advise"})["advice"]["keys"] == []
+    assert "advisor/state" in org.lock_keys()

@@ -7,9 +7,11 @@ from typing import Any
 import pytest
 
 from key_lifecycle.models.events import (
+    AdviseEvent,
     CreateUserEvent,
     EventValidationError,
     ReconcileEvent,
+    RotateEvent,
     parse_cleanup_event,
     parse_create_keys_event,
     parse_rotate_event,
@@ -205,3 +207,24 @@ def test_a_validation_error_never_echoes_the_bad_value() -> None:
         parse_create_keys_event(payload)
     assert "wJalrXUtnFEMI" not in str(caught.value)
     assert "wJalrXUtnFEMI" not in repr(caught.value.problems)
+
+
+def test_the_rotate_function_tells_an_advise_request_from_a_rotation() -> None:
+    assert isinstance(parse_rotate_event({"action": "advise"}), AdviseEvent)
+    assert parse_rotate_event({"action": "advise", "user_name": "ci-deployer"}).user_name == "ci-deployer"
+    assert isinstance(parse_rotate_event({}), RotateEvent) and isinstance(parse_rotate_event(None), RotateEvent)
+
+
+@pytest.mark.parametrize(
+    ("payload", "field"),
+    [
+        ({"action": "advice"}, "action"),
+        ({"action": "advise", "user_name": "bad name!"}, "user_name"),
+        ({"action": "advise", "force": True}, "force"),  # a rotation's field is not an advise request's
+        ({"action": "advise", "account_id": "12345"}, "account_id"),
+    ],
+)
+def test_a_bad_advise_request_names_its_field(payload: dict[str, Any], field: str) -> None:
+    with pytest.raises(EventValidationError) as refused:
+        parse_rotate_event(payload)
+    assert [p["field"] for p in refused.value.problems] == [field]

@@ -48,6 +48,8 @@ def test_every_variable_is_read_and_converted() -> None:
         "EVENT_BUS_NAME": "default",
         "STACK_ROLE_PATH": "/keys-stack/",
         "LOCK_TABLE_NAME": "user-locks",
+        "ADVISE_WINDOW_DAYS": "60",
+        "ADVISE_LOOKUP_BUDGET": "120",
     }
     assert set(environ) == set(ENVIRONMENT)
     # When read
@@ -77,6 +79,8 @@ def test_every_variable_is_read_and_converted() -> None:
         "event_bus_name": "default",
         "stack_role_path": "/keys-stack/",
         "lock_table_name": "user-locks",
+        "advise_window_days": 60,
+        "advise_lookup_budget": 120,
     }
 
 

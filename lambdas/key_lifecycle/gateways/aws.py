@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from key_lifecycle.gateways.advisor_state import AdvisorStateGateway
 from key_lifecycle.gateways.errors import call
 from key_lifecycle.gateways.events import EventPublisher
 from key_lifecycle.gateways.iam import IamGateway
@@ -22,6 +23,7 @@ from key_lifecycle.gateways.posture import PostureGateway
 from key_lifecycle.gateways.results import ResultReader
 from key_lifecycle.gateways.secrets import SecretsGateway
 from key_lifecycle.gateways.sts import CLIENT_LOCK, KeyVerifier
+from key_lifecycle.gateways.trail import LookupBudget, TrailGateway
 from key_lifecycle.models.constants import SPOKE_PATH, SPOKE_ROLE_NAME_PREFIX
 
 # Assumed credentials are reused while they outlive the longest invocation (15 minutes) with room to spare.
@@ -86,6 +88,20 @@ class Aws:
             # The hub's one lock table serves every account: keys `<account id>/<user name>`.
             return LockGateway(self.hub._dynamodb, table_name, key_prefix=f"{self.account_id}/")
         return LockGateway(self._dynamodb, table_name)
+
+    def advisor_state(self, table_name: str) -> AdvisorStateGateway:
+        """The advisor's memory, in the hub's lock table (organization mode: one item per account)."""
+        if self.hub is not None:
+            return AdvisorStateGateway(self.hub._dynamodb, table_name, key_prefix=f"{self.account_id}/")
+        return AdvisorStateGateway(self._dynamodb, table_name)
+
+    @cached_property
+    def trail(self) -> TrailGateway:
+        return TrailGateway(self.client("cloudtrail"))
+
+    def lookup_budget(self, requests: int) -> LookupBudget:
+        """A run's LookupEvents budget, paced with this environment's sleep."""
+        return LookupBudget(requests, sleep=self._sleep)
 
     @cached_property
     def events(self) -> EventPublisher:

@@ -86,6 +86,16 @@ class IamGateway:
         last_used: datetime | None = response.get("AccessKeyLastUsed", {}).get("LastUsedDate")
         return last_used
 
+    def key_last_used(self, access_key_id: str) -> tuple[datetime | None, str | None, str | None]:
+        """GetAccessKeyLastUsed: when, in which service and region (IAM writes "N/A" for a key never used)."""
+        used = call(self._client, "GetAccessKeyLastUsed", AccessKeyId=access_key_id).get("AccessKeyLastUsed", {})
+        service, region = used.get("ServiceName"), used.get("Region")
+        return (
+            used.get("LastUsedDate"),
+            service if service and service != "N/A" else None,
+            region if region and region != "N/A" else None,
+        )
+
     def groups_of(self, user_name: str) -> list[dict[str, Any]]:
         return list(paginate(self._client, "ListGroupsForUser", "Groups", UserName=user_name))
 

@@ -14,6 +14,11 @@ FUNCTIONS = ("create_keys", "rotate_keys", "cleanup_users", "detect_changes")
 ROLE_NAME_PREFIX = f"{STACK_NAME}-"
 CLOUDTRAIL_DETAIL_TYPE = "AWS API Call via CloudTrail"
 AUDIT_DETAIL_TYPE = "Account Posture Audited"
+# The prefer-roles advisor: one event per key whose recommendation changed since the previous run.
+ADVICE_DETAIL_TYPE = "Access Key Recommendation Changed"
+# Its memory of the last recommendations, one item in the lock table (a key no user lock can have: `/` is not
+# allowed in an IAM user name).
+ADVISOR_STATE_KEY = "advisor/state"
 
 # Tags on a managed user.
 MANAGED_BY_TAG = "managed-by"

@@ -71,6 +71,15 @@ class InventoryEvent(_Event):
     account_id: AccountId | None = None
 
 
+class AdviseEvent(_Event):
+    """The rotate function's `{"action": "advise"}` (also the weekly schedule's input), optionally for one user
+    (`user_name`): where each active access key is used from and the role that could replace it (read-only)."""
+
+    action: Literal["advise"]
+    user_name: UserName | None = None
+    account_id: AccountId | None = None
+
+
 class RotateEvent(_Event):
     """`{}` (the schedule), `{"dry_run": true}`, or `{"user_name": "x", "force": true}`."""
 
@@ -114,7 +123,7 @@ class AggregateRunsEvent(_Event):
     an organization run, one report and one notification for every account."""
 
     action: Literal["aggregate_runs"]
-    job: Literal["rotate", "cleanup", "reconcile", "audit"]
+    job: Literal["rotate", "cleanup", "reconcile", "audit", "advise"]
     result_writer: ResultWriterDetails | ResultWriterPrefix
 
 
@@ -131,8 +140,14 @@ def parse_create_keys_event(event: object) -> CreateKeysRequest:
     return request
 
 
-def parse_rotate_event(event: object) -> RotateEvent:
-    return _parse(RotateEvent, {} if event is None else event)
+def parse_rotate_event(event: object) -> RotateEvent | AdviseEvent:
+    """The rotate function's payloads: a rotation (no `action`), or `{"action": "advise", ...}`."""
+    event = {} if event is None else event
+    if isinstance(event, dict) and "action" in event:
+        advise: AdviseEvent = _parse(AdviseEvent, event)
+        return advise
+    rotate: RotateEvent = _parse(RotateEvent, event)
+    return rotate
 
 
 def parse_cleanup_event(event: object) -> CleanupEvent:

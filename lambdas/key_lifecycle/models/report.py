@@ -81,6 +81,7 @@ class Report(Model):
     audit: dict[str, Any] | None = None
     inventory: dict[str, Any] | None = None
     change: dict[str, Any] | None = None
+    advice: dict[str, Any] | None = None  # {"action": "advise"}: the prefer-roles recommendations
     # organization mode: {"action": "list_accounts"} gives the target accounts, [{"account_id": ..., "name": ...}];
     # {"action": "aggregate_runs"} the organization run (accounts done and failed, actions and warnings by account)
     accounts: list[dict[str, str]] | None = None

@@ -60,6 +60,10 @@ class Settings(BaseModel):
     forewarn_days: tuple[int, ...] = (7, 1)
     event_bus_name: str | None = None
     stack_role_path: str = "/iam-key-lifecycle/"
+    # The prefer-roles advisor (docs/advisor.md): how many days of CloudTrail history it reads per key (LookupEvents
+    # keeps 90), and how many LookupEvents requests a run may make (2 a second: 500 take about four minutes).
+    advise_window_days: int = Field(default=30, ge=1, le=90)
+    advise_lookup_budget: int = Field(default=500, ge=1, le=1500)
 
     @field_validator(*_OPTIONAL, mode="before")
     @classmethod

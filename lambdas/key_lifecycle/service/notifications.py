@@ -112,6 +112,13 @@ def message_for(report: Report) -> str:
     if len(text.encode()) <= SNS_MESSAGE_LIMIT:
         return text
     section = body["organization"] if _organization_run(report) is not None else {"actions": [], "warnings": []}
+    if isinstance(body.get("advice"), dict):
+        # The advisor's policies are in the run's return value; the notification keeps what and why.
+        for key in body["advice"].get("keys", []):
+            key["artefact"] = {}
+        text = json.dumps(body, indent=1)
+        if len(text.encode()) <= SNS_MESSAGE_LIMIT:
+            return text
     body["truncated"] = {
         "actions": len(report.actions) + len(section["actions"]),
         "warnings": len(report.warnings) + len(section["warnings"]),
