@@ -3,12 +3,14 @@ account; each member is an account of its own in moto (keyed by account id), wit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from local_account.account import ADMIN_POLICY_ARN, ADMIN_USER, REGION, LocalAccount, LocalAccountError
+from local_account.runtime import Invocation
 
 # The role AWS Organizations creates in every account it creates, trusted by the management account.
 ORGANIZATION_ACCESS_ROLE = "OrganizationAccountAccessRole"
@@ -175,6 +177,48 @@ class LocalOrganization:
         iam.attach_user_policy(UserName=ADMIN_USER, PolicyArn=ADMIN_POLICY_ARN)
         key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
         return key["AccessKeyId"], key["SecretAccessKey"]
+
+    # --- running the hub's functions and schedules -------------------------------------------------------
+
+    def invoke(self, function: str, event: Any = None) -> Any:
+        """Run one of the hub's deployed functions now, as `aws lambda invoke` in the hub account would (with
+        `account_id` it acts in that member account through its spoke role); its JSON result."""
+        return self.hub.invoke(function, event)
+
+    def advance(
+        self,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        *,
+        on_tick: Callable[[datetime], None] | None = None,
+    ) -> list[Invocation]:
+        """Move the virtual clock forward, firing the hub's schedules on the way: each starts its state machine
+        (list the target accounts, a Distributed Map over them, one aggregated run report), waited for to its end.
+        Returns every invocation the runs made; `runs` holds each execution's description."""
+        return self.hub.advance(days=days, hours=hours, minutes=minutes, on_tick=on_tick)
+
+    @property
+    def now(self) -> datetime:
+        return self.hub.now
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        """Every state machine execution a schedule started (DescribeExecution), oldest first."""
+        return self.hub.executions
+
+    def run_reports(self, job: str | None = None) -> list[dict[str, Any]]:
+        """The run report (AggregateRuns' output) of every execution that succeeded, oldest first; `job` keeps
+        one job's (`rotate`, `cleanup`, `reconcile`, `audit`)."""
+        reports = []
+        for execution in self.hub.executions:
+            if execution.get("status") != "SUCCEEDED":
+                continue
+            report = json.loads(execution.get("output") or "null")
+            section = report.get("organization") if isinstance(report, dict) else None
+            if isinstance(section, dict) and (job is None or section.get("job") == job):
+                reports.append(report)
+        return reports
 
     # --- teardown ------------------------------------------------------------------------------------------
 
