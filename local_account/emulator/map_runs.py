@@ -124,10 +124,13 @@ def _map_run(original: Any) -> Any:
 
 def _threshold_exceeded(env: Any, failed: int, total: int) -> Exception:
     from moto.stepfunctions.parser.api import HistoryEventType
-    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
     from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
         FailureEvent,
         FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
     )
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
@@ -136,7 +139,7 @@ def _threshold_exceeded(env: Any, failed: int, total: int) -> Exception:
     return FailureEventException(
         FailureEvent(
             env=env,
-            error_name=CustomErrorName(error),
+            error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
             event_type=HistoryEventType.MapRunFailed,
             event_details=EventDetails(mapRunFailedEventDetails={"error": error, "cause": cause}),
         )
