@@ -79,10 +79,16 @@ class LocalOrganization:
         enforce_iam: bool = True,
     ) -> LocalOrganization:
         """`create`, then the real `cdk deploy` into the hub (as `LocalAccount.deploy`) with organization mode on:
-        `context["organization"]` gains `"enabled": true` (with no `target_ous`, the stack targets the root)."""
+        `context["organization"]` gains `"enabled": true` (with no `target_ous`, the stack targets the root); a
+        member's name in its `exclude_accounts` stands for that member's account id."""
         organization = cls.create(members, start=start, region=region, enforce_iam=enforce_iam)
         merged = dict(context or {})
         settings = {"organization_id": organization.organization_id, **dict(merged.get("organization") or {})}
+        # A member's name in `exclude_accounts` stands for its account id, which only exists once it is created.
+        settings["exclude_accounts"] = [
+            organization._members[entry].account_id if entry in organization._members else entry
+            for entry in settings.get("exclude_accounts") or []
+        ]
         merged["organization"] = {**settings, "enabled": True}
         # With no target OUs the stack targets the root, which only the organization knows: a deploy parameter,
         # given as `cdk deploy --parameters IamKeyLifecycle:OrganizationRootId=r-...` (docs/organization.md).

@@ -14,7 +14,7 @@ import json
 import threading
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 _RECORD = "moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration.itemprocessor"
 _lock = threading.Lock()
@@ -132,7 +132,6 @@ def _threshold_exceeded(env: Any, failed: int, total: int) -> Exception:
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
         StatesErrorNameType,
     )
-    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 
     error = "States.ExceedToleratedFailureThreshold"
     cause = f"The specified tolerated failure threshold was exceeded: {failed} of {total} items failed"
@@ -141,7 +140,7 @@ def _threshold_exceeded(env: Any, failed: int, total: int) -> Exception:
             env=env,
             error_name=StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold),
             event_type=HistoryEventType.MapRunFailed,
-            event_details=EventDetails(mapRunFailedEventDetails={"error": error, "cause": cause}),
+            event_details=cast(Any, {"mapRunFailedEventDetails": {"error": error, "cause": cause}}),
         )
     )
 
