@@ -126,4 +126,4 @@ report: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tools.inventory_report
 
 clean:
-	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV) $(VENV313)
+	rm -rf cdk.out demo-out demo-org-out bench-out .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV) $(VENV313)
