@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -105,6 +106,11 @@ class Route:
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
         # A Distributed Map's result files and tolerated failures as AWS has them (emulator/map_runs.py).
         map_runs.install()
+        # The interpreter logs each failed state as an error and warns that tolerated failures have no effect
+        # (here they have): an execution's failure is read from DescribeExecution, not from moto's log.
+        self._interpreter_log = logging.getLogger("moto.stepfunctions")
+        self._log_level = self._interpreter_log.level
+        self._interpreter_log.setLevel(logging.CRITICAL)
         # CloudFormation creates state machines in `stepfunctions_backends`; with execution on, the API serves
         # (and runs) those of the interpreter's backends, so the template's must be created there.
         from moto.stepfunctions import models
@@ -130,3 +136,4 @@ class Route:
             retrier, original_time = self._retrier_time
             retrier.time = original_time
         map_runs.uninstall()
+        self._interpreter_log.setLevel(self._log_level)
