@@ -128,7 +128,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         end=end,
         title=f"Access keys across the organization's accounts over {args.days} simulated days",
         expiries=expiries,
-        height_px=1100,
+        height_px=max(900, 34 * len(spans) + 250),  # two-line labels of out-of-scope users need the room
         bands=bands,
     )
     print(terminal)
