@@ -9,7 +9,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from local_account.account import ADMIN_POLICY_ARN, ADMIN_USER, REGION, LocalAccount, LocalAccountError
+from local_account.account import (
+    ADMIN_POLICY_ARN,
+    ADMIN_USER,
+    REGION,
+    LocalAccount,
+    LocalAccountError,
+    _quiet_unsupported_resources,
+)
 from local_account.runtime import Invocation
 
 # The role AWS Organizations creates in every account it creates, trusted by the management account.
@@ -149,10 +156,14 @@ class LocalOrganization:
             raise LocalAccountError(f"a member account {name!r} exists already")
         parent = self._ensure_ou(ou)
         organizations = self.hub.admin_client("organizations")
-        status = organizations.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
-        account_id = status["AccountId"]
-        if parent != self.root_id:
-            organizations.move_account(AccountId=account_id, SourceParentId=self.root_id, DestinationParentId=parent)
+        # Automatic deployment makes the StackSets' stacks there: resource types moto skips are listed, not warned.
+        with _quiet_unsupported_resources():
+            status = organizations.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
+            account_id = status["AccountId"]
+            if parent != self.root_id:
+                organizations.move_account(
+                    AccountId=account_id, SourceParentId=self.root_id, DestinationParentId=parent
+                )
         member = Member(name, account_id, ou.strip("/"), self.hub, self._create_admin(account_id))
         self._members[name] = member
         return member
@@ -162,7 +173,10 @@ class LocalOrganization:
         member = self.account(name)
         organizations = self.hub.admin_client("organizations")
         source, destination = self.ou_id(member.ou_path), self._ensure_ou(ou)
-        organizations.move_account(AccountId=member.account_id, SourceParentId=source, DestinationParentId=destination)
+        with _quiet_unsupported_resources():
+            organizations.move_account(
+                AccountId=member.account_id, SourceParentId=source, DestinationParentId=destination
+            )
         member.ou_path = ou.strip("/")
         return member
 
