@@ -218,6 +218,10 @@ class LocalOrganization:
         Returns every invocation the runs made; `runs` holds each execution's description."""
         return self.hub.advance(days=days, hours=hours, minutes=minutes, on_tick=on_tick)
 
+    def advance_to(self, until: datetime, *, on_tick: Callable[[datetime], None] | None = None) -> list[Invocation]:
+        """`advance` to a moment; `on_tick(now)` runs after the firings of each moment (see LocalAccount)."""
+        return self.hub.advance_to(until, on_tick=on_tick)
+
     @property
     def now(self) -> datetime:
         return self.hub.now

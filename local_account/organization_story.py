@@ -163,7 +163,7 @@ class OrganizationStory:
                 last_day[0] = day
                 progress(day)
 
-        self.organization.hub.advance_to(end, on_tick=on_tick)
+        self.organization.advance_to(end, on_tick=on_tick)
         for story in self.stories.values():
             story.finish()
         self._check_runs()

@@ -4,6 +4,7 @@ schedules running the state machines over the organization for a simulated stret
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -43,7 +44,7 @@ def org() -> Iterator[LocalOrganization]:
 
 def create(org: LocalOrganization, name: str, user_name: str) -> dict[str, Any]:
     event = {"action": "create_user", "user_name": user_name, "owner": "team@example.com", "ttl_days": 30}
-    result: dict[str, Any] = org.hub.invoke("create_keys", {**event, "account_id": org.account(name).account_id})
+    result: dict[str, Any] = org.invoke("create_keys", {**event, "account_id": org.account(name).account_id})
     return result
 
 
@@ -138,3 +139,17 @@ def test_a_stretch_of_schedules_keeps_every_invariant_in_every_member_account(or
             if action.get("status") == "done"
         }
         assert done >= {"create_user", "create_key", "deactivate_key", "delete_user", "delete_secret"}, (name, done)
+
+
+def test_advance_fires_the_hub_schedules_which_start_the_state_machines(org: LocalOrganization) -> None:
+    # When a day passes (after the stretch above: every account as it stands)
+    before = len(org.runs)
+    fired = org.advance(days=1)
+    runs = org.runs[before:]
+    # Then each schedule due started its state machine, which listed the accounts, ran in each and reported once
+    assert runs and all(run["status"] == "SUCCEEDED" for run in runs)
+    jobs = [json.loads(run["output"])["organization"]["job"] for run in runs]
+    assert {"reconcile", "cleanup"} <= set(jobs)
+    actions = [i.event.get("action") for i in fired if isinstance(i.event, dict)]
+    assert actions.count("list_accounts") == actions.count("aggregate_runs") == len(runs)
+    assert all(i.source == "state machine" for i in fired)
