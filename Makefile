@@ -10,10 +10,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Extra CDK CLI arguments for diff, deploy and destroy, e.g. CDK_ARGS="--require-approval never" in a pipeline.
 CDK_ARGS ?=
 
-.PHONY: advise crash-sweep help install template-checks test test-py313 lint format typecheck unit infra update-iam-snapshot e2e demo synth diff deploy destroy bench report clean
+.PHONY: advise crash-sweep help install template-checks test test-py313 lint format typecheck unit infra update-iam-snapshot e2e demo demo-org synth diff deploy destroy bench report clean
 
 help:
 	@echo "make demo      deploy into a local emulated account and run a simulated year of schedules"
+	@echo "make demo-org  the demo's story over a local organization (3 members, 1 excluded, 1 joining on day 100)"
 	@echo "make test      lint, type-check, template checks and every test (installs what it needs)"
 	@echo "make test-py313  the unit and handler suites under Python 3.13, the functions' runtime"
 	@echo "make synth     synthesize the CloudFormation template into cdk.out/"
@@ -105,6 +106,9 @@ e2e: install
 demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m local_account.demo
 
+demo-org: install
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m local_account.demo_org
+
 synth: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(CDK) synth --quiet
 
@@ -129,4 +133,4 @@ advise: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tools.advise_report
 
 clean:
-	rm -rf cdk.out demo-out bench-out .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV) $(VENV313)
+	rm -rf cdk.out demo-out demo-org-out bench-out .pytest_cache .mypy_cache .ruff_cache $(CHECKOV_VENV) $(VENV313)

@@ -27,8 +27,14 @@ from bench import run as bench_run
 from bench.seed import Due
 
 HUB_ACCOUNT = "123456789012"  # moto's default account: the hub (and the organization's management account)
-JOB_FUNCTION = "rotate_keys"  # the daily rotation, the job the organization rows run
+JOB_FUNCTION = "rotate_keys"  # the daily rotation, the job the organization rows run first
 JOB = "rotate"
+# Every scheduled job the hub's state machines run over the organization: (function, the schedule's input).
+JOBS: dict[str, tuple[str, dict[str, Any]]] = {
+    "rotate": ("rotate_keys", {}),
+    "cleanup": ("cleanup_users", {}),
+    "reconcile": ("create_keys", {"action": "reconcile"}),
+}
 OU_NAME = "Workloads"
 RESULTS_BUCKET = "iam-key-lifecycle-runs"
 CONCURRENCIES = (10, 40)
@@ -90,6 +96,7 @@ class OrgRow:
     extrapolated: bool = False
     sampled_accounts: int = 0  # the peer: accounts actually scanned (the others are seeded alike)
     notes: list[str] = field(default_factory=list)
+    job: str = JOB  # the scheduled job run (JOBS)
 
 
 # Counting calls on every session the functions make: the hub's and each member account's (AssumeRole) -----------
@@ -296,16 +303,16 @@ def organization_mode(org: Organization) -> Iterator[None]:
 # One organization run ------------------------------------------------------------------------------------------
 
 
-def write_results(runs: list[AccountRun], reports: dict[str, dict[str, Any]]) -> dict[str, str]:
+def write_results(runs: list[AccountRun], reports: dict[str, dict[str, Any]], job: str = JOB) -> dict[str, str]:
     """The Distributed Map's ResultWriter output (docs/organization-engine.md): SUCCEEDED and FAILED files of child
     executions and the manifest listing them; returns the map's ResultWriterDetails."""
     s3 = boto3.client("s3")
-    run_prefix = f"{JOB}/{uuid4()}"
+    run_prefix = f"{job}/{uuid4()}"
     files: dict[str, list[dict[str, Any]]] = {"SUCCEEDED": [], "FAILED": [], "PENDING": []}
     entries: dict[str, list[dict[str, Any]]] = {"SUCCEEDED": [], "FAILED": []}
     for account in runs:
         entry: dict[str, Any] = {
-            "ExecutionArn": f"arn:aws:states:us-east-1:{HUB_ACCOUNT}:execution:{JOB}/EachAccount:{account.account_id}",
+            "ExecutionArn": f"arn:aws:states:us-east-1:{HUB_ACCOUNT}:execution:{job}/EachAccount:{account.account_id}",
             "Input": json.dumps({"account_id": account.account_id}),
             "InputDetails": {"Included": True},
             "Name": account.account_id,
@@ -326,7 +333,7 @@ def write_results(runs: list[AccountRun], reports: dict[str, dict[str, Any]]) ->
             files[kind].append({"Key": key, "Size": len(body)})
     manifest = {
         "DestinationBucket": RESULTS_BUCKET,
-        "MapRunArn": f"arn:aws:states:::mapRun:{JOB}",
+        "MapRunArn": f"arn:aws:states:::mapRun:{job}",
         "ResultFiles": files,
     }
     s3.put_object(Bucket=RESULTS_BUCKET, Key=f"{run_prefix}/manifest.json", Body=json.dumps(manifest).encode())
@@ -358,8 +365,9 @@ class _Step:
         return _modelled(sum(self.calls.values()), self.wall)
 
 
-def hub_run(org: Organization, failing: list[str], state: str) -> OrgRow:
+def hub_run(org: Organization, failing: list[str], state: str, job: str = JOB) -> OrgRow:
     """list_accounts, the job in every listed account (in process, one after another), aggregate_runs."""
+    function, schedule_input = JOBS[job]
     calls, wall, listed, error = invoke("create_keys", {"action": "list_accounts"})
     first = _Step(calls, wall)
     assert listed is not None and not listed["errors"], error or listed
@@ -367,14 +375,14 @@ def hub_run(org: Organization, failing: list[str], state: str) -> OrgRow:
     reports: dict[str, dict[str, Any]] = {}
     for item in listed["accounts"]:
         account_id = item["account_id"]
-        calls, wall, report, error = invoke(JOB_FUNCTION, {"account_id": account_id})
+        calls, wall, report, error = invoke(function, {**schedule_input, "account_id": account_id})
         account = AccountRun(account_id, dict(calls), wall, error, FAILED_ATTEMPTS if error else 1)
         runs.append(account)
         if report is not None:
             reports[account_id] = report
-    details = write_results(runs, reports)
+    details = write_results(runs, reports, job)
     calls, wall, aggregated, _ = invoke(
-        "create_keys", {"action": "aggregate_runs", "job": JOB, "result_writer": details}
+        "create_keys", {"action": "aggregate_runs", "job": job, "result_writer": details}
     )
     last = _Step(calls, wall)
     assert aggregated is not None, "aggregate_runs failed"
@@ -411,6 +419,7 @@ def hub_run(org: Organization, failing: list[str], state: str) -> OrgRow:
         aggregate_wall=round(last.wall, 3),
         account_seconds=_median([r.modelled() for r in done]),
         failed_account_seconds=max((r.modelled() for r in runs if r.failed is not None), default=0.0),
+        job=job,
     )
 
 
@@ -496,6 +505,15 @@ def measure_size(accounts: int, users: int, *, peer_sample: int = 1, progress: A
             with organization_mode(org), bench_run._phase("organization runs"):
                 keep(hub_run(org, failing, label))
                 keep(peer_run(org, failing, label, peer_sample))
+                if not failing:  # the other scheduled jobs over the same steady organization (they change nothing)
+                    for job in ("cleanup", "reconcile"):
+                        keep(hub_run(org, [], label, job))
+    for job in ("cleanup", "reconcile"):  # 5 % of the users due for the job, in an organization of its own
+        with mock_aws():
+            with bench_run._phase("organization seeding"):
+                org = seed_organization(accounts, users, job)  # type: ignore[arg-type]
+            with organization_mode(org), bench_run._phase("organization runs"):
+                keep(hub_run(org, [], "5% due", job))
     for design in ("hub", "peer"):
         with mock_aws():
             with bench_run._phase("organization seeding"):
@@ -508,7 +526,8 @@ def measure_size(accounts: int, users: int, *, peer_sample: int = 1, progress: A
 def _line(row: OrgRow) -> str:
     modelled = " ".join(f"@{c} {s:.1f}s" for c, s in row.modelled_seconds.items())
     return (
-        f"org {row.accounts:>3} x {row.users:>5} {row.state:<18} {row.design:<4}{'*' if row.extrapolated else ' '} "
+        f"org {row.accounts:>3} x {row.users:>5} {row.job:<9} {row.state:<18} "
+        f"{row.design:<4}{'*' if row.extrapolated else ' '} "
         f"IAM reads/account {row.per_account['iam_reads']:>5} in process {row.run_seconds:>6.1f}s modelled {modelled} "
         f"done {row.accounts_done} failed {len(row.accounts_failed)}"
     )
@@ -555,6 +574,7 @@ def extrapolate(row: OrgRow, accounts: int) -> OrgRow:
         aggregate_wall=round(row.aggregate_wall * scale, 3),
         account_seconds=one,
         failed_account_seconds=failed_one,
+        job=row.job,
         notes=[f"from {row.accounts} x {row.users}"]
         + ([f"{failing} accounts lost: no retry, not reported"] if row.design == "peer" and failing else []),
     )
@@ -623,7 +643,8 @@ def markdown(rows: list[OrgRow]) -> str:
         p = r.per_account
         ran = "-" if r.extrapolated else f"{r.run_seconds}"
         lines.append(
-            f"| {size} | {r.state} | {design} | {r.due_users} | {p['iam_reads']} | {p['iam_writes']} | {p['sts']} | "
+            f"| {size} | {r.job}, {r.state} | {design} | {r.due_users} | {p['iam_reads']} | {p['iam_writes']} | "
+            f"{p['sts']} | "
             f"{p['organizations']} | {p['secretsmanager']} | {p['other']} | "
             f"{r.list_calls} + {r.aggregate_calls} | {ran} | {_seconds(r, 10)} | {_seconds(r, 40)} | "
             f"{r.actions:,} ({r.actions_failed}) | {outcome} |"
@@ -637,12 +658,17 @@ def targets(rows: list[OrgRow]) -> list[str]:
         if r.design == "hub" and r.state == "steady" and not r.extrapolated:
             reads = r.per_account["iam_reads"]
             out.append(
-                f"organization {r.accounts} x {r.users} steady: {reads} IAM reads per account "
+                f"organization {r.accounts} x {r.users} {r.job} steady: {reads} IAM reads per account "
                 f"(target <= {TARGET_READS_PER_ACCOUNT}: {'met' if reads <= TARGET_READS_PER_ACCOUNT else 'MISSED'})"
             )
     accounts, users = TARGET_SIZE
     for r in rows:
-        if r.design == "hub" and (r.accounts, r.users) == (accounts, users) and "failing" not in r.state:
+        if (
+            r.design == "hub"
+            and r.job == JOB
+            and (r.accounts, r.users) == (accounts, users)
+            and "failing" not in r.state
+        ):
             seconds = r.modelled_seconds["40"]
             out.append(
                 f"organization {accounts} x {users} {r.state}{' (extrapolated)' if r.extrapolated else ''}: "
@@ -667,9 +693,10 @@ def notes() -> str:
         f"account, the members under one OU (ORGANIZATION_TARGET_OUS), each with its spoke roles (trusted by the hub "
         f"account with {TRUST_CONDITION_KEY}; AssumeRole judged as AWS judges it, so a deleted role is refused), "
         "boundary, group, a fresh credential report and the users as the single-account rows seed them. The job is "
-        f"{JOB_FUNCTION}: list_accounts, then the job once per account with its account_id (in process, one after "
-        "another, each in a fresh execution environment), then aggregate_runs over the map's ResultWriter files "
-        "written to a moto bucket. Per account: the most any completed account made, by category. Modelled wall "
+        f"{JOB_FUNCTION} in every state (cleanup_users and create_keys' reconcile in the steady state and with 5 % of "
+        "the users due for them): list_accounts, then the job once per account with its account_id (in process, "
+        "one after another, each in a fresh execution environment), then aggregate_runs over the map's ResultWriter "
+        "files written to a moto bucket. Per account: the most any completed account made, by category. Modelled wall "
         f"time: each account's run time + its calls x {bench_run.LATENCY_SECONDS * 1000:.0f} ms, scheduled in the "
         "map's order on the first free concurrency slot, plus list_accounts and aggregate_runs; a failed account "
         f"takes {FAILED_ATTEMPTS} attempts and up to {RETRY_WAIT_SECONDS:g} s of retry waits (the state machine's "

@@ -103,6 +103,8 @@ class LocalAccount:
         self.timings = Timings()
         self.invocations: list[Invocation] = []
         self.executions: list[dict[str, Any]] = []  # every state machine execution a schedule started, as described
+        self.retry_waits: list[float] = []  # every Retry interval a state machine waited out, in virtual seconds
+        self._waits = threading.Lock()
         self.functions: dict[str, DeployedFunction] = {}
         self.schedules: dict[str, DeployedSchedule] = {}
         self.stack_outputs: dict[str, str] = {}
@@ -203,7 +205,9 @@ class LocalAccount:
         self._create_admin()
         assert self._admin is not None
         # Step Functions executions (moto's interpreter) reach this emulator and run Lambda tasks in this runtime.
-        route = stepfunctions.Route(self.endpoint_url, self._admin, self._invoke_from_state_machine)
+        route = stepfunctions.Route(
+            self.endpoint_url, self._admin, self._invoke_from_state_machine, wait=self._state_machine_wait
+        )
         self._exit.callback(route.close)
         if enforce_iam:
             self._set_auth(0)
@@ -377,6 +381,16 @@ class LocalAccount:
         if moment < self.now:
             raise LocalAccountError(f"the clock only moves forward (now {self.now}, asked {moment})")
         self._clock.move_to(moment)
+
+    def _state_machine_wait(self, seconds: float) -> None:
+        """A state machine waiting out a Retry interval: the virtual clock moves to the end of the wait (unless
+        another wait, begun at the same time on another of the map's threads, moved it further), no real time."""
+        started = self.now
+        with self._waits:
+            self.retry_waits.append(seconds)
+            end = started + timedelta(seconds=max(0.0, seconds))
+            if end > self.now:
+                self._clock.move_to(end)
 
     def upcoming(self, until: datetime) -> list[tuple[datetime, DeployedSchedule]]:
         """Every schedule firing in (now, until], in time order."""

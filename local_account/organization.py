@@ -3,12 +3,21 @@ account; each member is an account of its own in moto (keyed by account id), wit
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from local_account.account import ADMIN_POLICY_ARN, ADMIN_USER, REGION, LocalAccount, LocalAccountError
+from local_account.account import (
+    ADMIN_POLICY_ARN,
+    ADMIN_USER,
+    REGION,
+    LocalAccount,
+    LocalAccountError,
+    _quiet_unsupported_resources,
+)
+from local_account.runtime import Invocation
 
 # The role AWS Organizations creates in every account it creates, trusted by the management account.
 ORGANIZATION_ACCESS_ROLE = "OrganizationAccountAccessRole"
@@ -77,10 +86,16 @@ class LocalOrganization:
         enforce_iam: bool = True,
     ) -> LocalOrganization:
         """`create`, then the real `cdk deploy` into the hub (as `LocalAccount.deploy`) with organization mode on:
-        `context["organization"]` gains `"enabled": true` (with no `target_ous`, the stack targets the root)."""
+        `context["organization"]` gains `"enabled": true` (with no `target_ous`, the stack targets the root); a
+        member's name in its `exclude_accounts` stands for that member's account id."""
         organization = cls.create(members, start=start, region=region, enforce_iam=enforce_iam)
         merged = dict(context or {})
         settings = {"organization_id": organization.organization_id, **dict(merged.get("organization") or {})}
+        # A member's name in `exclude_accounts` stands for its account id, which only exists once it is created.
+        settings["exclude_accounts"] = [
+            organization._members[entry].account_id if entry in organization._members else entry
+            for entry in settings.get("exclude_accounts") or []
+        ]
         merged["organization"] = {**settings, "enabled": True}
         # With no target OUs the stack targets the root, which only the organization knows: a deploy parameter,
         # given as `cdk deploy --parameters IamKeyLifecycle:OrganizationRootId=r-...` (docs/organization.md).
@@ -141,10 +156,14 @@ class LocalOrganization:
             raise LocalAccountError(f"a member account {name!r} exists already")
         parent = self._ensure_ou(ou)
         organizations = self.hub.admin_client("organizations")
-        status = organizations.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
-        account_id = status["AccountId"]
-        if parent != self.root_id:
-            organizations.move_account(AccountId=account_id, SourceParentId=self.root_id, DestinationParentId=parent)
+        # Automatic deployment makes the StackSets' stacks there: resource types moto skips are listed, not warned.
+        with _quiet_unsupported_resources():
+            status = organizations.create_account(AccountName=name, Email=f"{name}@example.com")["CreateAccountStatus"]
+            account_id = status["AccountId"]
+            if parent != self.root_id:
+                organizations.move_account(
+                    AccountId=account_id, SourceParentId=self.root_id, DestinationParentId=parent
+                )
         member = Member(name, account_id, ou.strip("/"), self.hub, self._create_admin(account_id))
         self._members[name] = member
         return member
@@ -154,7 +173,10 @@ class LocalOrganization:
         member = self.account(name)
         organizations = self.hub.admin_client("organizations")
         source, destination = self.ou_id(member.ou_path), self._ensure_ou(ou)
-        organizations.move_account(AccountId=member.account_id, SourceParentId=source, DestinationParentId=destination)
+        with _quiet_unsupported_resources():
+            organizations.move_account(
+                AccountId=member.account_id, SourceParentId=source, DestinationParentId=destination
+            )
         member.ou_path = ou.strip("/")
         return member
 
@@ -175,6 +197,52 @@ class LocalOrganization:
         iam.attach_user_policy(UserName=ADMIN_USER, PolicyArn=ADMIN_POLICY_ARN)
         key = iam.create_access_key(UserName=ADMIN_USER)["AccessKey"]
         return key["AccessKeyId"], key["SecretAccessKey"]
+
+    # --- running the hub's functions and schedules -------------------------------------------------------
+
+    def invoke(self, function: str, event: Any = None) -> Any:
+        """Run one of the hub's deployed functions now, as `aws lambda invoke` in the hub account would (with
+        `account_id` it acts in that member account through its spoke role); its JSON result."""
+        return self.hub.invoke(function, event)
+
+    def advance(
+        self,
+        days: float = 0,
+        hours: float = 0,
+        minutes: float = 0,
+        *,
+        on_tick: Callable[[datetime], None] | None = None,
+    ) -> list[Invocation]:
+        """Move the virtual clock forward, firing the hub's schedules on the way: each starts its state machine
+        (list the target accounts, a Distributed Map over them, one aggregated run report), waited for to its end.
+        Returns every invocation the runs made; `runs` holds each execution's description."""
+        return self.hub.advance(days=days, hours=hours, minutes=minutes, on_tick=on_tick)
+
+    def advance_to(self, until: datetime, *, on_tick: Callable[[datetime], None] | None = None) -> list[Invocation]:
+        """`advance` to a moment; `on_tick(now)` runs after the firings of each moment (see LocalAccount)."""
+        return self.hub.advance_to(until, on_tick=on_tick)
+
+    @property
+    def now(self) -> datetime:
+        return self.hub.now
+
+    @property
+    def runs(self) -> list[dict[str, Any]]:
+        """Every state machine execution a schedule started (DescribeExecution), oldest first."""
+        return self.hub.executions
+
+    def run_reports(self, job: str | None = None) -> list[dict[str, Any]]:
+        """The run report (AggregateRuns' output) of every execution that succeeded, oldest first; `job` keeps
+        one job's (`rotate`, `cleanup`, `reconcile`, `audit`)."""
+        reports = []
+        for execution in self.hub.executions:
+            if execution.get("status") != "SUCCEEDED":
+                continue
+            report = json.loads(execution.get("output") or "null")
+            section = report.get("organization") if isinstance(report, dict) else None
+            if isinstance(section, dict) and (job is None or section.get("job") == job):
+                reports.append(report)
+        return reports
 
     # --- teardown ------------------------------------------------------------------------------------------
 

@@ -228,15 +228,24 @@ class Story:
         """Travel the whole span in one go; the story's day happens at the first schedule firing of each day.
 
         One `advance` over the span (rather than one a day) lets the account read its schedules once."""
-        end = self.start + dt.timedelta(days=self.days)
+        end = self.begin()
+        self.account.advance_to(end, on_tick=lambda now: self.tick(now, progress))
+        self.finish(progress)
+
+    def begin(self) -> dt.datetime:
+        """Start counting days (the first is due a day after the start); the span's end. For a driver that moves
+        the clock itself (several stories in one organization): `begin`, `tick` at each firing, then `finish`."""
         self._next_day = self.start + dt.timedelta(days=1)
+        return self.start + dt.timedelta(days=self.days)
 
-        def on_tick(now: dt.datetime) -> None:
-            if now >= self._next_day:
-                self._day(now, progress)
+    def tick(self, now: dt.datetime, progress: Callable[[int], None] | None = None) -> None:
+        """The schedules fired at `now`: the story's day happens at the first firing of each day."""
+        if now >= self._next_day:
+            self._day(now, progress)
 
-        self.account.advance_to(end, on_tick=on_tick)
-        if self._next_day <= end:  # no schedule fired on the last day: the story still has its day
+    def finish(self, progress: Callable[[int], None] | None = None) -> None:
+        """The span is over: the last day if no schedule fired on it, then the out-of-scope users compared."""
+        if self._next_day <= self.start + dt.timedelta(days=self.days):
             self._day(self.account.now, progress)
         self.out_of_scope_after = self.snapshot_out_of_scope()
         self._compare_out_of_scope()

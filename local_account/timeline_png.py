@@ -27,8 +27,10 @@ def render_png(
     expiries: Mapping[str, datetime] | None = None,
     width_px: int = 1400,
     height_px: int = 700,
+    bands: Sequence[tuple[str, Sequence[str]]] | None = None,
 ) -> None:
-    """Each key a bar over time, grouped by user: active, inactive, gone; markers for each lifecycle event."""
+    """Each key a bar over time, grouped by user: active, inactive, gone; markers for each lifecycle event.
+    `bands`: (label, user names) per account of an organization, drawn as shaded bands in that order."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -43,6 +45,8 @@ def render_png(
     for span in sorted(spans, key=lambda s: (not s.managed, utc(s.created))):
         if span.user_name not in users:
             users.append(span.user_name)
+    if bands:
+        users = [user for _, band_users in bands for user in users if user in band_users]
     by_creation = sorted(spans, key=lambda s: utc(s.created))
     ordered = [span for user in users for span in by_creation if span.user_name == user]
 
@@ -87,8 +91,9 @@ def render_png(
     for user in users:
         ys = [y_of[id(s)] for s in ordered if s.user_name == user]
         managed = any(s.managed for s in ordered if s.user_name == user)
+        shown = user.split("/", 1)[-1] if bands else user  # in a band, the band names the account
         ax.annotate(
-            user if managed else f"{user}\n(out of scope)",
+            shown if managed else f"{shown}\n(out of scope)",
             xy=(0, (min(ys) + max(ys)) / 2),
             xycoords=("axes fraction", "data"),
             xytext=(-112, 0),
@@ -115,6 +120,27 @@ def render_png(
         if user in expiries and start <= utc(expiries[user]) <= end:
             at = float(mdates.date2num(utc(expiries[user])))
             ax.vlines(at, min(ys) - 0.45, max(ys) + 0.45, colors="#555555", linestyles="dashed", linewidth=1.2)
+
+    for index, (label, band_users) in enumerate(bands or ()):
+        ys = [y_of[id(s)] for s in ordered if s.user_name in band_users]
+        if not ys:
+            continue
+        ax.axhspan(min(ys) - 0.5, max(ys) + 0.5, color="#eef3fb" if index % 2 == 0 else "#fbf6ee", zorder=0)
+        ax.axhline(min(ys) - 0.5, color="#555555", linewidth=1.6)
+        ax.annotate(
+            label,
+            xy=(1, max(ys) + 0.45),
+            xycoords=("axes fraction", "data"),
+            xytext=(-4, 0),
+            textcoords="offset points",
+            ha="right",
+            va="top",
+            fontsize=8.5,
+            fontstyle="italic",
+            color="#333333",
+            bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.8, "pad": 1},
+            zorder=4,
+        )
 
     margin = (end - start).days * 0.01
     ax.set_xlim(float(mdates.date2num(start)) - margin, float(mdates.date2num(end)) + margin)

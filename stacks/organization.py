@@ -336,6 +336,7 @@ class OrganizationHub(Construct):
                     sid="ReadTheOrganization",
                     actions=[
                         "organizations:DescribeAccount",
+                        "organizations:DescribeOrganization",
                         "organizations:ListAccountsForParent",
                         "organizations:ListOrganizationalUnitsForParent",
                         "organizations:ListParents",

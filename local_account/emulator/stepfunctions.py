@@ -7,6 +7,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import logging
 import re
 import threading
 from collections.abc import Callable
@@ -16,9 +17,13 @@ import boto3
 from botocore.config import Config
 from moto.core.config import default_user_config
 
+from local_account.emulator import map_runs
+
 # (function ARN or name, event) -> (result, error or None): the local account's runtime.
 Invoker = Callable[[str, Any], tuple[Any, str | None]]
 
+# Where moto's interpreter waits out a Retry interval (`time.sleep(interval_seconds)`, in real time).
+_RETRIER_MODULE = "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl"
 _CLIENT_MODULES = (
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils",
     "moto.stepfunctions.parser.asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
@@ -58,11 +63,25 @@ def _integer_percentages(definition: str) -> str:
     return re.sub(r'("ToleratedFailurePercentage"\s*:\s*)(\d+)(?=\s*[,}])', r"\g<1>\g<2>.0", definition)
 
 
+class _VirtualTime:
+    """What the retrier module sees as `time`: its one use, `sleep`, waits on the local account's virtual clock."""
+
+    def __init__(self, wait: Callable[[float], None]):
+        self.sleep = wait
+
+
 class Route:
     """While open: executions start (execute_state_machine), reach the emulator at `endpoint_url` signed with
-    `credentials`, and run Lambda tasks with `invoker`."""
+    `credentials`, run Lambda tasks with `invoker`, and wait out Retry intervals with `wait(seconds)` (the local
+    account's virtual clock; without it, in real time as moto does)."""
 
-    def __init__(self, endpoint_url: str, credentials: tuple[str, str], invoker: Invoker):
+    def __init__(
+        self,
+        endpoint_url: str,
+        credentials: tuple[str, str],
+        invoker: Invoker,
+        wait: Callable[[float], None] | None = None,
+    ):
         self._saved: list[tuple[Any, Any]] = []
         self._config_before = dict(default_user_config.get("stepfunctions", {}))
         session = boto3.Session(aws_access_key_id=credentials[0], aws_secret_access_key=credentials[1])
@@ -78,7 +97,20 @@ class Route:
             module = importlib.import_module(name)
             self._saved.append((module, module.boto_client_for))
             module.boto_client_for = client_for  # type: ignore[attr-defined]
+        if wait is not None:
+            retrier = importlib.import_module(_RETRIER_MODULE)
+            self._retrier_time: tuple[Any, Any] | None = (retrier, retrier.time)
+            retrier.time = _VirtualTime(wait)  # type: ignore[attr-defined]
+        else:
+            self._retrier_time = None
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
+        # A Distributed Map's result files and tolerated failures as AWS has them (emulator/map_runs.py).
+        map_runs.install()
+        # The interpreter logs each failed state as an error and warns that tolerated failures have no effect
+        # (here they have): an execution's failure is read from DescribeExecution, not from moto's log.
+        self._interpreter_log = logging.getLogger("moto.stepfunctions")
+        self._log_level = self._interpreter_log.level
+        self._interpreter_log.setLevel(logging.CRITICAL)
         # CloudFormation creates state machines in `stepfunctions_backends`; with execution on, the API serves
         # (and runs) those of the interpreter's backends, so the template's must be created there.
         from moto.stepfunctions import models
@@ -100,3 +132,8 @@ class Route:
         default_user_config["stepfunctions"] = self._config_before  # type: ignore[typeddict-item]
         parser, original_parse = self._parse
         parser.parse = original_parse  # type: ignore[method-assign]
+        if self._retrier_time is not None:
+            retrier, original_time = self._retrier_time
+            retrier.time = original_time
+        map_runs.uninstall()
+        self._interpreter_log.setLevel(self._log_level)

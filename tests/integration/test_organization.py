@@ -163,12 +163,19 @@ def test_list_accounts_walks_nested_ous_and_skips_suspended_and_excluded_account
     assert "AssumeRole" not in org.hub.faults.operations()
 
 
-def test_without_target_ous_every_active_account_of_the_organization_is_a_target(org: Organization) -> None:
+def test_without_target_ous_every_active_account_of_the_organization_but_the_management_account_is_a_target(
+    org: Organization,
+) -> None:
     gateway = OrganizationsGateway(boto3.client("organizations"))
     targets = gateway.target_accounts([], [org.members["excluded"]])
-    expected = {ACCOUNT_ID} | {org.members[n] for n in ("dev", "team", "prod", "sandbox", "outside")}
+    expected = {org.members[n] for n in ("dev", "team", "prod", "sandbox", "outside")}
     assert {a.account_id for a in targets.accounts} == expected
-    assert targets.skipped == {org.members["closed"]: "suspended", org.members["excluded"]: "excluded"}
+    # Service-managed StackSets never deploy to the management account: it has no spoke role to act through.
+    assert targets.skipped == {
+        org.members["closed"]: "suspended",
+        org.members["excluded"]: "excluded",
+        ACCOUNT_ID: "management account",
+    }
 
 
 def test_the_walk_reads_every_page_of_accounts_and_of_ous(org: Organization) -> None:

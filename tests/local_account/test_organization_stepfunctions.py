@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -44,3 +45,156 @@ def test_tolerated_failure_percentage_may_be_an_integer(account: LocalAccount) -
     )
     done = account.start_execution(created["stateMachineArn"], {"items": [1, 2]})
     assert done["status"] == "SUCCEEDED" and json.loads(done["output"]) == [1, 2]
+
+
+# --- Retry waits on the virtual clock -----------------------------------------------------------------------
+
+MISSING_FUNCTION = "arn:aws:lambda:us-east-1:123456789012:function:missing"
+
+
+def _create(account: LocalAccount, name: str, definition: dict[str, Any]) -> str:
+    created = account.admin_client("stepfunctions").create_state_machine(
+        name=name, definition=json.dumps(definition), roleArn=f"arn:aws:iam::{account.account_id}:role/states"
+    )
+    return str(created["stateMachineArn"])
+
+
+def _failing_task(retry: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": MISSING_FUNCTION, "Payload": {}},
+                "Retry": [{"ErrorEquals": ["States.ALL"], **retry}],
+                "End": True,
+            }
+        },
+    }
+
+
+def test_retry_intervals_with_backoff_pass_on_the_virtual_clock(account: LocalAccount) -> None:
+    # AWS: the n-th retry waits IntervalSeconds x BackoffRate^(n-1); moto sleeps that long in real time, the local
+    # account moves its virtual clock instead.
+    arn = _create(account, "retry-backoff", _failing_task({"IntervalSeconds": 30, "MaxAttempts": 3, "BackoffRate": 2}))
+    waits_before, clock_before = len(account.retry_waits), account.now
+    done = account.start_execution(arn)
+    assert done["status"] == "FAILED"
+    assert account.retry_waits[waits_before:] == [30, 60, 120]
+    assert (account.now - clock_before).total_seconds() >= 210
+
+
+def test_retry_with_full_jitter_and_max_delay_waits_at_most_the_capped_interval(account: LocalAccount) -> None:
+    # AWS: JitterStrategy FULL waits a random time up to the computed interval, which MaxDelaySeconds caps.
+    retry = {"IntervalSeconds": 2, "MaxAttempts": 6, "BackoffRate": 2, "MaxDelaySeconds": 10, "JitterStrategy": "FULL"}
+    arn = _create(account, "retry-jitter", _failing_task(retry))
+    waits_before = len(account.retry_waits)
+    assert account.start_execution(arn)["status"] == "FAILED"
+    waits = account.retry_waits[waits_before:]
+    caps = [2, 4, 8, 10, 10, 10]
+    assert len(waits) == 6 and all(0 <= wait <= cap for wait, cap in zip(waits, caps, strict=True))
+    assert waits != caps  # jittered
+
+
+# --- Distributed Map: result files and tolerated failures ---------------------------------------------------
+
+RESULTS_BUCKET = "map-results"
+
+
+def _map_over_accounts(**map_fields: Any) -> dict[str, Any]:
+    """A map over `$.accounts` whose item fails (Error "Boom") when the item says so; as the stack writes it, the
+    child's input is built by an ItemSelector."""
+    return {
+        "StartAt": "EachAccount",
+        "States": {
+            "EachAccount": {
+                "Type": "Map",
+                "ItemsPath": "$.accounts",
+                "ItemSelector": {"job": "rotate", "account_id.$": "$$.Map.Item.Value.id"},
+                "ItemProcessor": {
+                    "ProcessorConfig": {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"},
+                    "StartAt": "Decide",
+                    "States": {
+                        "Decide": {
+                            "Type": "Choice",
+                            "Choices": [{"Variable": "$.account_id", "StringEquals": "222222222222", "Next": "Boom"}],
+                            "Default": "Done",
+                        },
+                        "Boom": {"Type": "Fail", "Error": "Boom", "Cause": "no spoke role"},
+                        "Done": {"Type": "Pass", "Parameters": {"done.$": "$.account_id"}, "End": True},
+                    },
+                },
+                "ResultWriter": {
+                    "Resource": "arn:aws:states:::s3:putObject",
+                    "Parameters": {"Bucket": RESULTS_BUCKET, "Prefix": "rotate"},
+                },
+                "End": True,
+                **map_fields,
+            }
+        },
+    }
+
+
+ACCOUNTS = {"accounts": [{"id": "111111111111"}, {"id": "222222222222"}, {"id": "333333333333"}]}
+
+
+def _read(account: LocalAccount, key: str) -> Any:
+    body = account.admin_client("s3").get_object(Bucket=RESULTS_BUCKET, Key=key)["Body"]
+    return json.loads(body.read())
+
+
+@pytest.fixture(scope="module")
+def results_bucket(account: LocalAccount) -> str:
+    account.admin_client("s3").create_bucket(Bucket=RESULTS_BUCKET)
+    return RESULTS_BUCKET
+
+
+def test_the_result_writer_writes_every_child_execution_to_the_files_its_manifest_lists(
+    account: LocalAccount, results_bucket: str
+) -> None:
+    # AWS: <prefix>/<map run id>/manifest.json lists SUCCEEDED_n.json and FAILED_n.json, each a list of the child
+    # executions with their Input (after the ItemSelector), Output or Error and Cause; moto writes an empty manifest.
+    arn = _create(account, "writer", _map_over_accounts(ToleratedFailurePercentage=50))
+    done = account.start_execution(arn, ACCOUNTS)
+    assert done["status"] == "SUCCEEDED", done
+    details = json.loads(done["output"])["ResultWriterDetails"]
+    assert details["Bucket"] == results_bucket and details["Key"].startswith("rotate/")
+    manifest = _read(account, details["Key"])
+    files = manifest["ResultFiles"]
+    assert [f["Key"].rsplit("/", 1)[-1] for f in files["SUCCEEDED"]] == ["SUCCEEDED_0.json"]
+    assert [f["Key"].rsplit("/", 1)[-1] for f in files["FAILED"]] == ["FAILED_0.json"]
+    assert files["PENDING"] == []
+    succeeded = _read(account, files["SUCCEEDED"][0]["Key"])
+    assert [json.loads(e["Input"]) for e in succeeded] == [
+        {"job": "rotate", "account_id": "111111111111"},
+        {"job": "rotate", "account_id": "333333333333"},
+    ]
+    assert [json.loads(e["Output"]) for e in succeeded] == [{"done": "111111111111"}, {"done": "333333333333"}]
+    assert {e["Status"] for e in succeeded} == {"SUCCEEDED"}
+    (failed,) = _read(account, files["FAILED"][0]["Key"])
+    assert json.loads(failed["Input"])["account_id"] == "222222222222"
+    assert (failed["Status"], failed["Error"], failed["Cause"]) == ("FAILED", "Boom", "no spoke role")
+    assert "Output" not in failed
+
+
+@pytest.mark.parametrize(
+    ("fields", "status"),
+    [
+        ({}, "FAILED"),  # no threshold: one failed item fails the map run
+        ({"ToleratedFailurePercentage": 10}, "FAILED"),  # 1 of 3 is 33 % > 10 %
+        ({"ToleratedFailurePercentage": 34}, "SUCCEEDED"),
+        ({"ToleratedFailureCount": 1}, "SUCCEEDED"),
+        ({"ToleratedFailureCount": 0}, "FAILED"),
+    ],
+)
+def test_a_map_run_fails_beyond_its_tolerated_failures(
+    account: LocalAccount, results_bucket: str, fields: dict[str, Any], status: str
+) -> None:
+    # AWS: the Map Run fails with States.ExceedToleratedFailureThreshold when more items fail than tolerated (by
+    # count or by percentage; neither set tolerates none); moto ignores both and always succeeds.
+    arn = _create(account, f"tolerance-{len(fields)}-{abs(hash(str(fields)))}", _map_over_accounts(**fields))
+    done = account.start_execution(arn, ACCOUNTS)
+    assert done["status"] == status, done
+    if status == "FAILED":
+        assert done.get("error") == "States.ExceedToleratedFailureThreshold"

@@ -135,14 +135,17 @@ def test_aggregate_names_accounts_done_and_failed_with_their_reasons() -> None:
         ChildRun(account_id="333333333333", status="FAILED", error="States.TaskFailed", cause=cause),
         ChildRun(account_id="444444444444", status="SUCCEEDED", output={"unexpected": True}),
         ChildRun(account_id="555555555555", status="PENDING"),
+        # A Lambda task's failure as Step Functions records it: the error is the function's errorType
+        ChildRun(account_id="666666666666", status="FAILED", error="AwsError", cause=cause),
     ]
     section, errors, dry_run = aggregate("rotate", runs)
-    assert section["accounts"] == 5
+    assert section["accounts"] == 6
     assert section["accounts_done"] == ["111111111111", "222222222222"]
     assert section["accounts_failed"] == [
         {"account_id": "333333333333", "reason": "States.TaskFailed: AwsError: AssumeRole failed: AccessDenied"},
         {"account_id": "444444444444", "reason": "its output is not a run report"},
         {"account_id": "555555555555", "reason": "not run: the map run ended before this account"},
+        {"account_id": "666666666666", "reason": "AwsError: AssumeRole failed: AccessDenied"},
     ]
     assert section["actions"] == [{"account_id": "222222222222", **action}]
     assert section["warnings"] == [{"account_id": "222222222222", **warning}]

@@ -470,3 +470,50 @@ def test_invariant_check_counts_and_keeps_failures() -> None:
 
     # Then it counts both and is not ok
     assert (invariant.checks, invariant.failures, invariant.ok) == (2, ["broke on day 3"], False)
+
+
+def test_the_organization_picture_draws_one_band_per_account_in_the_order_given(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Given the same user's keys in two accounts (named account/user), and a recorder of the bands and row labels
+    import matplotlib.axes
+
+    shaded: list[tuple[float, float]] = []
+    labels: list[str] = []
+    original_span, original_note = matplotlib.axes.Axes.axhspan, matplotlib.axes.Axes.annotate
+
+    def span(self: Any, low: float, high: float, **kwargs: Any) -> Any:
+        shaded.append((low, high))
+        return original_span(self, low, high, **kwargs)
+
+    def note(self: Any, text: str, *args: Any, **kwargs: Any) -> Any:
+        labels.append(text)
+        return original_note(self, text, *args, **kwargs)
+
+    monkeypatch.setattr(matplotlib.axes.Axes, "axhspan", span)
+    monkeypatch.setattr(matplotlib.axes.Axes, "annotate", note)
+    spans = [
+        timeline.KeySpan("prod/u", "AKIAPROD", START),
+        timeline.KeySpan("dev/u", "AKIADEV1", START),
+        timeline.KeySpan("dev/v", "AKIADEV2", START + timedelta(days=1)),
+    ]
+    bands = [("dev (111111111111)", ["dev/u", "dev/v"]), ("prod (222222222222)", ["prod/u"])]
+
+    # When the picture is drawn with the accounts as bands
+    path = tmp_path / "org.png"
+    timeline_png.render_png(path, spans, start=START, end=START + timedelta(days=10), title="t", bands=bands)
+
+    # Then dev's band holds the top two rows and prod's the last, each labelled with its account
+    assert shaded == [(0.5, 2.5), (-0.5, 0.5)]
+    assert "dev (111111111111)" in labels and "prod (222222222222)" in labels
+    # and each row is labelled by its user alone, the band naming the account
+    assert {"u", "v"} <= set(labels) and "dev/u" not in labels
+    assert _png_size(path) == (1400, 700)
+
+
+@pytest.mark.parametrize("argv", [["--days", "50"], ["--days", "200", "--join-day", "0"]])
+def test_demo_org_refuses_a_join_day_outside_the_span(argv: list[str]) -> None:
+    from local_account import demo_org
+
+    with pytest.raises(SystemExit):
+        demo_org._parse(argv)

@@ -33,8 +33,10 @@ def failure_reason(run: ChildRun) -> str:
         parsed = None
     if isinstance(parsed, dict) and ("errorType" in parsed or "errorMessage" in parsed):
         cause = ": ".join(str(parsed[k]) for k in ("errorType", "errorMessage") if parsed.get(k))
-    reason = f"{error}: {cause}" if cause and cause != error else error
-    return reason[:REASON_MAX]
+    # A Lambda task's error is the function's errorType, which its cause already starts with: said once.
+    if cause == error or cause.startswith(f"{error}: "):
+        return cause[:REASON_MAX]
+    return (f"{error}: {cause}" if cause else error)[:REASON_MAX]
 
 
 def aggregate(job: str, runs: list[ChildRun]) -> tuple[dict[str, Any], list[str], bool]:

@@ -29,8 +29,10 @@ class OrganizationsGateway:
 
     def target_accounts(self, targets: Iterable[str], exclude: Iterable[str] = ()) -> TargetAccounts:
         """Every account under `targets` (OU or root ids; none: the root), through every level of nested OUs.
-        Accounts that are not active (suspended, closing) and excluded ones are skipped, with the reason."""
+        Accounts that are not active (suspended, closing) and excluded ones are skipped, with the reason, and so is
+        the management account: service-managed StackSets never deploy there, so it has no spoke role."""
         excluded = set(exclude)
+        management = self.management_account_id()
         queue = deque(list(targets) or [self.root_id()])
         walked: set[str] = set()
         accounts: dict[str, OrganizationAccount] = {}
@@ -44,6 +46,8 @@ class OrganizationsGateway:
                 account = _account(item)
                 if account.account_id in excluded:
                     skipped[account.account_id] = "excluded"
+                elif account.account_id == management:
+                    skipped[account.account_id] = "management account"
                 elif not account.active:
                     skipped[account.account_id] = account.state.lower() or "not active"
                 else:
@@ -54,6 +58,10 @@ class OrganizationsGateway:
                 queue.append(str(ou["Id"]))
         ordered = tuple(sorted(accounts.values(), key=lambda a: a.account_id))
         return TargetAccounts(accounts=ordered, skipped=dict(sorted(skipped.items())))
+
+    def management_account_id(self) -> str:
+        organization = call(self._client, "DescribeOrganization").get("Organization", {})
+        return str(organization.get("MasterAccountId", ""))
 
     def describe_account(self, account_id: str) -> OrganizationAccount | None:
         """The account, or None when it is not in the organization."""

@@ -61,6 +61,8 @@ def check_account(account_id: str, context: Context) -> OrganizationAccount:
         raise _refuse(f"not an account of the organization {organization.organization_id}")
     if not account.active:
         raise _refuse(f"the account is {account.state.lower() or 'not active'}")
+    if account_id == gateway.management_account_id():
+        raise _refuse("the account is the organization's management account, where StackSets deploy no spoke")
     targets = set(organization.organization_target_ous)
     if targets and not targets & set(gateway.ancestors(account_id)):
         raise _refuse("the account is not under the target OUs (ORGANIZATION_TARGET_OUS)")
