@@ -12,6 +12,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from key_lifecycle.gateways.conditions import ConditionStore
 from key_lifecycle.gateways.errors import call
 from key_lifecycle.gateways.events import EventPublisher
 from key_lifecycle.gateways.iam import IamGateway
@@ -86,6 +87,12 @@ class Aws:
             # The hub's one lock table serves every account: keys `<account id>/<user name>`.
             return LockGateway(self.hub._dynamodb, table_name, key_prefix=f"{self.account_id}/")
         return LockGateway(self._dynamodb, table_name)
+
+    def conditions(self, table_name: str) -> ConditionStore:
+        """The notified open conditions, in the lock table (the hub's, per account, in organization mode)."""
+        if self.hub is not None:
+            return ConditionStore(self.hub._dynamodb, table_name, key_prefix=f"{self.account_id}/")
+        return ConditionStore(self._dynamodb, table_name)
 
     @cached_property
     def events(self) -> EventPublisher:

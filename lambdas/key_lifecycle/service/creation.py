@@ -35,7 +35,8 @@ def _create_keys(request: CreateKeysRequest, context: Context) -> Decision:
     if isinstance(request, AggregateRunsEvent):
         return aggregate_runs(request, FUNCTION, context)
     if isinstance(request, AuditEvent):
-        return Decision(audit_report(aws, settings, context.now, FUNCTION), kind="audit")
+        report, snapshot = audit_report(aws, settings, context.now, FUNCTION)
+        return Decision(report, snapshot, kind="audit", source="audit")
     if isinstance(request, InventoryEvent):
         return Decision(inventory_report(aws, settings, context.now, FUNCTION))
     if isinstance(request, ReconcileEvent):
@@ -43,7 +44,7 @@ def _create_keys(request: CreateKeysRequest, context: Context) -> Decision:
             context, lambda seen: plan_reconcile(seen, context.now, settings), with_last_used=False
         )
         report, _ = execute(FUNCTION, plan, snapshot, context, finish_provisioning=True)
-        return Decision(report, snapshot)
+        return Decision(report, snapshot, source="reconcile")
     snapshot = read_snapshot(aws, settings, user_name=request.user_name, with_last_used=False)
     plan = plan_create_user(request, snapshot, context.now, settings)
     report, outcome = execute(FUNCTION, plan, snapshot, context, request=request, finish_provisioning=True)
