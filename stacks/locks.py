@@ -47,6 +47,27 @@ class UserLocks(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
+    def _conditions_policy(self) -> iam.ManagedPolicy:
+        """One customer-managed policy for the three roles that record open conditions: its statement would push
+        the create function's inline policy (near IAM's 10,240-character limit in organization mode) into an
+        overflow policy of CDK's making."""
+        existing = self.node.try_find_child("OpenConditionsPolicy")
+        if isinstance(existing, iam.ManagedPolicy):
+            return existing
+        return iam.ManagedPolicy(
+            self,
+            "OpenConditionsPolicy",
+            description="Read and record the notified open conditions in the lock table (their key space only)",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadAndRecordOpenConditions",
+                    actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                    resources=[self.table.table_arn],
+                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{CONDITIONS_KEY_PREFIX}*"]}},
+                )
+            ],
+        )
+
     def allow(self, role: iam.IRole, *, conditions: bool = False) -> None:
         """Take and release locks (conditional PutItem), on this table only; with `conditions`, also read and record
         the notified open conditions (GetItem and PutItem on their own key space only, by dynamodb:LeadingKeys)."""
@@ -56,14 +77,7 @@ class UserLocks(Construct):
             )
         )
         if conditions:
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    sid="ReadAndRecordOpenConditions",
-                    actions=["dynamodb:GetItem", "dynamodb:PutItem"],
-                    resources=[self.table.table_arn],
-                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{CONDITIONS_KEY_PREFIX}*"]}},
-                )
-            )
+            self._conditions_policy().attach_to_role(role)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="UseTheLockTableKeyThroughDynamoDb",

@@ -241,6 +241,18 @@ SUPPORTED = {
         "secretsmanager:ForceDeleteWithoutRecovery",
     },
     "events:PutEvents": {"events:source", "events:detail-type", "events:eventBusInvocation"},
+    "dynamodb:GetItem": {
+        "dynamodb:LeadingKeys",
+        "dynamodb:Attributes",
+        "dynamodb:Select",
+        "dynamodb:EnclosingOperation",
+    },
+    "dynamodb:PutItem": {
+        "dynamodb:LeadingKeys",
+        "dynamodb:Attributes",
+        "dynamodb:ReturnValues",
+        "dynamodb:EnclosingOperation",
+    },
     **{
         f"kms:{action}": {"kms:ViaService", "kms:CallerAccount", "kms:EncryptionContext:*", "kms:EncryptionContextKeys"}
         for action in ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKey*", "ReEncrypt*", "DescribeKey")

@@ -202,7 +202,7 @@ class Audience:
 
 def plain_subject(text: str) -> str:
     """SNS's subject rules: ASCII printable, no line breaks, at most 100 characters."""
-    ascii_only = text.encode("ascii", "replace").decode().replace("?", "?")
+    ascii_only = text.encode("ascii", "replace").decode()
     flat = re.sub(r"[^\x20-\x7e]+", " ", ascii_only).strip()
     return (flat[: SUBJECT_MAX - 3] + "...") if len(flat) > SUBJECT_MAX else flat
 

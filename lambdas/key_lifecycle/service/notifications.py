@@ -185,9 +185,13 @@ def _notify_per_owner(aws: Aws, settings: Settings, decision: Decision) -> None:
         silent = {c.id for c in changes.opened + changes.cleared if c.id in elsewhere}
         changes.opened = [c for c in changes.opened if c.id not in silent]
         changes.cleared = [c for c in changes.cleared if c.id not in silent]
+    elif decision.source is not None:
+        # A scheduled run whose state is unknown (no table configured, or it could not be read): everything it
+        # sees is told, since a duplicate is better than a lost warning.
+        changes = notices.Changes(opened=list(seen.values()))
     else:
-        # A run that tracks no state (a manual request, or the state could not be read): its warnings are told
-        # with what it did, never on their own (the caller has the report; the schedules track the state).
+        # A manual request: its warnings are told with what it did, never on their own (the caller has the
+        # report; the scheduled runs keep track of the conditions).
         changes = notices.Changes(opened=list(seen.values()) if _did_something(report) else [])
 
     audiences: dict[str | None, notices.Audience] = defaultdict(notices.Audience)
@@ -248,7 +252,7 @@ def _load_conditions(
         own = store.load(decision.source)
         elsewhere = {cid for other in notices.SOURCES if other != decision.source for cid in store.load(other).records}
     except AwsError as exc:
-        report.errors.append(f"open conditions not read ({exc}); this run's warnings are told with its actions only")
+        report.errors.append(f"open conditions not read ({exc}); every warning of this run is told")
         logger.error("open conditions not read", extra={"error": str(exc)})
         return store, None, set()
     return store, own, elsewhere
