@@ -161,12 +161,29 @@ class IamKeyLifecycleStack(Stack):
                 logs_key=functions.logs_key,
                 log_retention_days=config.log_retention_days,
             )
+        # The digest reads this deployment's own record of open conditions: in organization mode too it is one
+        # invocation of the create function, never a state machine over the accounts.
+        digest = config.digest_schedule
+        digest_specs = (
+            ()
+            if digest is None
+            else (
+                ScheduleSpec(
+                    "Digest",
+                    "create_keys",
+                    {"action": "digest"},
+                    digest,
+                    True,
+                    f"Sends the operator a {config.digest} digest of what changed and what is open",
+                ),
+            )
+        )
         schedules = LifecycleSchedules(
             self,
             "Schedules",
             functions=functions.functions,
             time_zone=config.schedule_time_zone,
-            specs=specs,
+            specs=specs + digest_specs,
             state_machines=hub.state_machines if hub else None,
         )
         detection = ChangeDetection(

@@ -19,6 +19,7 @@ QUEUES = [
     "SchedulesRotateDeadLetterQueue",
     "SchedulesCleanupDeadLetterQueue",
     "SchedulesAuditDeadLetterQueue",
+    "SchedulesDigestDeadLetterQueue",
     "ChangeDetectionRuleDeadLetterQueue",
 ]
 

@@ -186,3 +186,36 @@ def test_when_the_record_cannot_be_read_every_warning_is_told_and_the_operator_h
     # And once the table answers again, nothing is repeated
     account.faults.clear()
     assert reconcile(account) == []
+
+
+def test_the_digest_tells_the_operator_what_changed_what_is_open_and_what_failed_once(
+    account: Account, traveller: time_machine.Traveller
+) -> None:
+    # Given a day with a user created, a condition opened and another opened then cleared, and a failed rotation
+    account.create("ci", owner=ALICE)
+    hand_made_user(account)
+    hand_made_user(account, "passing-by")
+    reconcile(account)
+    account.iam.update_user(UserName="passing-by", NewPath="/people/")
+    reconcile(account)
+    account.faults.fail("CreateAccessKey")
+    account.invoke("rotate_keys", {"user_name": "ci", "force": True})
+    account.invoke("rotate_keys", {})  # a scheduled run: its record notes what was done and failed
+    account.faults.clear()
+    traveller.move_to(START + timedelta(days=3, hours=1))
+    # When the digest runs
+    report = {}
+    (digest,) = sent_by(account, lambda: report.update(account.invoke("create_keys", {"action": "digest"})))
+    # Then the operator gets one message: counts, what changed, what is open with its age, the failures
+    assert digest["attributes"] == {"kind": "digest"}
+    body = digest["message"]
+    assert digest["subject"].startswith("IAM keys digest: ")
+    assert "2 warnings opened, 1 resolved. Open now: 1." in body
+    assert " new: unmanaged_in_path on user hand-made" in body
+    assert " resolved: unmanaged_in_path on user passing-by" in body
+    assert "- unmanaged_in_path on user hand-made: open since 2030-01-01 (3 days)" in body
+    assert "- 2030-01-01 09:00 rotate_keys: 1 failed action(s), 0 run error(s)" in body
+    assert "2 actions done, 1 failed" in body  # the manual create (user and key), the failed forced rotation
+    assert report["digest"]["counts"]["open"] == 1 and report["digest"]["sent"] is True
+    # And the next digest, with nothing new since, sends nothing
+    assert sent_by(account, lambda: account.invoke("create_keys", {"action": "digest"})) == []

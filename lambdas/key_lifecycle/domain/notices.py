@@ -31,6 +31,9 @@ KIND_FOREWARNING = "forewarning"
 KIND_DIGEST = "digest"
 # The runs that report their conditions in full, each keeping its own record of them.
 SOURCES = ("reconcile", "rotate", "cleanup", "audit")
+# Manual requests record no conditions, only what they did, for the digest.
+MANUAL = "manual"
+DIGEST_SOURCES = (*SOURCES, MANUAL)
 KINDS = (KIND_RUN, KIND_AUDIT, KIND_OPERATOR, KIND_OUT_OF_BAND, KIND_FOREWARNING, KIND_DIGEST)
 
 # Warnings that are told as they happen (and never recorded as conditions): forewarnings have their own once-only
@@ -334,3 +337,70 @@ def fit(head: Sequence[str], sections: Sequence[tuple[str, list[str]]], foot: Se
         lines.append("")
     lines.extend(foot)
     return "\n".join(lines)
+
+
+# The operator's digest ------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Digest:
+    """What the digest tells: each source's changes since the last digest, and every condition open now."""
+
+    log: list[dict[str, str | int | None]] = field(default_factory=list)  # opened / cleared / run entries
+    open: list[Condition] = field(default_factory=list)
+
+    def empty(self) -> bool:
+        return not self.log
+
+    def counts(self) -> dict[str, int]:
+        runs = [e for e in self.log if e.get("change") == "run"]
+        return {
+            "opened": sum(1 for e in self.log if e.get("change") == "opened"),
+            "cleared": sum(1 for e in self.log if e.get("change") == "cleared"),
+            "actions_done": sum(int(e.get("done") or 0) for e in runs),
+            "actions_failed": sum(int(e.get("failed") or 0) for e in runs),
+            "runs_with_errors": sum(1 for e in runs if e.get("errors")),
+            "open": len(self.open),
+        }
+
+
+def render_digest(digest: Digest, *, now: datetime, account_id: str | None) -> tuple[str, str]:
+    """The operator's digest: counts, what changed, open conditions with their age, failures."""
+    c = digest.counts()
+    subject = plain_subject(
+        f"{SUBJECT_PREFIX} digest: {c['actions_done']} done, {c['actions_failed']} failed, "
+        f"{c['opened']} new, {c['cleared']} resolved, {c['open']} open"
+    )
+    changed = []
+    for entry in sorted(digest.log, key=lambda e: str(e.get("at"))):
+        when = str(entry.get("at") or "")[:16].replace("T", " ")
+        if entry.get("change") in ("opened", "cleared"):
+            verb = "new" if entry["change"] == "opened" else "resolved"
+            owner = f" (owner {entry['owner']})" if entry.get("owner") else ""
+            where = _on(_text(entry.get("user_name")), _text(entry.get("access_key_id")))
+            changed.append(f"- {when} {verb}: {short_code(str(entry.get('code')))} on {where}{owner}")
+    failures = [
+        f"- {str(e.get('at') or '')[:16].replace('T', ' ')} {e.get('function')}: {e.get('failed')} failed action(s), "
+        f"{e.get('errors')} run error(s) (see the function's logs)"
+        for e in digest.log
+        if e.get("change") == "run" and (e.get("failed") or e.get("errors"))
+    ]
+    open_now = [
+        f"- {short_code(c.code)} on {_on(c.user_name, c.access_key_id)}"
+        f"{f' (owner {c.owner})' if c.owner else ''}: {_age(c.opened_at, now)}"
+        for c in sorted(digest.open, key=lambda c: (c.opened_at, c.id))
+    ]
+    head = [
+        f"The IAM key lifecycle's digest at {format_timestamp(now)}"
+        + (f" for account {account_id}." if account_id else "."),
+        f"Since the last digest: {c['actions_done']} actions done, {c['actions_failed']} failed, "
+        f"{c['runs_with_errors']} runs with errors; {c['opened']} warnings opened, {c['cleared']} resolved. "
+        f"Open now: {c['open']}.",
+        "",
+    ]
+    foot = ["", "Owners were told of their own users as it happened; this digest is for the operator."]
+    return subject, fit(head, [("Failures", failures), ("What changed", changed), ("Open now", open_now)], foot)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

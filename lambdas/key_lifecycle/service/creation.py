@@ -13,6 +13,7 @@ from key_lifecycle.models.events import (
     AuditEvent,
     CreateKeysRequest,
     CreateUserEvent,
+    DigestEvent,
     InventoryEvent,
     ListAccountsEvent,
     ReconcileEvent,
@@ -20,6 +21,7 @@ from key_lifecycle.models.events import (
 from key_lifecycle.models.report import Report
 from key_lifecycle.models.snapshot import AccountSnapshot
 from key_lifecycle.service.context import Context, Decision
+from key_lifecycle.service.digest import run_digest
 from key_lifecycle.service.organization import aggregate_runs, in_account, list_accounts
 from key_lifecycle.service.reports import audit_report, inventory_report
 from key_lifecycle.service.runner import RunOutcome
@@ -37,6 +39,8 @@ def _create_keys(request: CreateKeysRequest, context: Context) -> Decision:
     if isinstance(request, AuditEvent):
         report, snapshot = audit_report(aws, settings, context.now, FUNCTION)
         return Decision(report, snapshot, kind="audit", source="audit")
+    if isinstance(request, DigestEvent):
+        return run_digest(FUNCTION, context)
     if isinstance(request, InventoryEvent):
         return Decision(inventory_report(aws, settings, context.now, FUNCTION))
     if isinstance(request, ReconcileEvent):

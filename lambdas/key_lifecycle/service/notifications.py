@@ -235,6 +235,9 @@ def _notify_per_owner(aws: Aws, settings: Settings, decision: Decision) -> None:
         told.update(c.id for c in audience.opened + audience.cleared)
     if store is not None and stored is not None and decision.source is not None:
         _record(store, stored, changes, told | silent, decision.source, report, now)
+    elif decision.source is None and settings.lock_table_name and _did_something(report) and not report.dry_run:
+        # A manual request keeps no conditions; what it did and what failed still reach the operator's digest.
+        _record_manual(aws.conditions(settings.lock_table_name), report, now)
 
 
 def _did_something(report: Report) -> bool:
@@ -298,6 +301,15 @@ def _record(
         logger.error("open conditions not recorded", extra={"error": str(exc)})
     if not saved:
         report.errors.append(f"open conditions of {source} not recorded; what this run told may be told again")
+
+
+def _record_manual(store: ConditionStore, report: Report, now: datetime) -> None:
+    try:
+        stored = store.load(notices.MANUAL)
+    except AwsError as exc:
+        logger.error("manual run not recorded for the digest", extra={"error": str(exc)})
+        return
+    _record(store, stored, notices.Changes(), set(), notices.MANUAL, report, now)
 
 
 def _notify_change(aws: Aws, topic: str, decision: Decision) -> None:
