@@ -85,6 +85,7 @@ ENGINE_SETTINGS = (
     "dry_run",
     "out_of_band_key_response",
     "forewarn_days",
+    "security_hub_findings",
 )
 
 
@@ -209,6 +210,8 @@ class LifecycleConfig(BaseModel):
     audit_schedule: str
     # The operator's digest of what changed (docs/notifications.md): daily, weekly, or off.
     digest: Literal["daily", "weekly", "off"] = "daily"
+    # Open conditions as Security Hub findings of the account (BatchImportFindings into its default product).
+    security_hub_findings: bool = False
     create_cloudtrail_trail: bool
     organization: OrganizationConfig
 

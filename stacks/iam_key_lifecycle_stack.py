@@ -19,6 +19,7 @@ from stacks.organization import OrganizationHub, SpokeTemplates
 from stacks.permissions import PermissionScope
 from stacks.schedules import LifecycleSchedules, ScheduleSpec
 from stacks.secrets import SecretsEncryption
+from stacks.security_hub import SecurityHubFindings
 
 EXAMPLE_CREATE_PAYLOAD = {
     "action": "create_user",
@@ -110,6 +111,12 @@ class IamKeyLifecycleStack(Stack):
         for name in writers:
             # The scheduled runs of these three record the open conditions they notify.
             locks.allow(functions.roles[name], conditions=name != "detect_changes")
+        if config.security_hub_findings:
+            SecurityHubFindings(
+                self,
+                "SecurityHubFindings",
+                roles=[functions.roles[name] for name in ("create_keys", "rotate_keys", "cleanup_users")],
+            )
         # cleanup_users only deletes secrets, which needs no key access.
         secrets.allow_functions([functions.roles["create_keys"], functions.roles["rotate_keys"]])
 

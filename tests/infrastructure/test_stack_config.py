@@ -67,6 +67,7 @@ def test_cdk_json_defaults_load_as_documented() -> None:
         "forewarn_days": (7, 1),
         "audit_schedule": "cron(0 7 ? * MON *)",
         "digest": "daily",
+        "security_hub_findings": False,
         "create_cloudtrail_trail": False,
         "organization": {
             "enabled": False,

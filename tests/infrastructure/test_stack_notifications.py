@@ -54,3 +54,27 @@ def test_the_scheduled_functions_alone_may_read_and_record_open_conditions_in_th
         for name in ("CreateKeys", "RotateKeys", "CleanupUsers")
     )
     assert roles == expected
+
+
+def test_security_hub_findings_are_off_by_default_and_on_import_only_this_accounts_findings(
+    default_synth: Synth, variant_synth: Synth
+) -> None:
+    # Given the default context (off) and one with security_hub_findings on
+    assert not [k for k in default_synth.of_type("AWS::IAM::ManagedPolicy") if k.startswith("SecurityHubFindings")]
+    policy = render(variant_synth.properties("AWS::IAM::ManagedPolicy", "SecurityHubFindingsImportPolicy"))
+    # Then the three scheduled functions may import findings, of this account only, and nothing else
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "securityhub:BatchImportFindings"
+    assert statement["Condition"] == {"StringEquals": {"securityhub:TargetAccount": "${AWS::AccountId}"}}
+    roles = sorted(
+        role["Ref"]
+        for role in variant_synth.properties("AWS::IAM::ManagedPolicy", "SecurityHubFindingsImportPolicy")["Roles"]
+    )
+    expected = sorted(
+        variant_synth.logical_id("AWS::IAM::Role", f"Functions{name}Role")
+        for name in ("CreateKeys", "RotateKeys", "CleanupUsers")
+    )
+    assert roles == expected
+    # And the functions are told to
+    function = variant_synth.properties("AWS::Lambda::Function", "FunctionsRotateKeysFunction")
+    assert function["Environment"]["Variables"]["SECURITY_HUB_FINDINGS"] == "true"

@@ -241,6 +241,7 @@ SUPPORTED = {
         "secretsmanager:ForceDeleteWithoutRecovery",
     },
     "events:PutEvents": {"events:source", "events:detail-type", "events:eventBusInvocation"},
+    "securityhub:BatchImportFindings": {"securityhub:TargetAccount"},
     "dynamodb:GetItem": {
         "dynamodb:LeadingKeys",
         "dynamodb:Attributes",

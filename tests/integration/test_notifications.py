@@ -219,3 +219,36 @@ def test_the_digest_tells_the_operator_what_changed_what_is_open_and_what_failed
     assert report["digest"]["counts"]["open"] == 1 and report["digest"]["sent"] is True
     # And the next digest, with nothing new since, sends nothing
     assert sent_by(account, lambda: account.invoke("create_keys", {"action": "digest"})) == []
+
+
+def test_security_hub_findings_open_with_the_condition_and_are_archived_when_it_clears(
+    account: Account, monkeypatch: pytest.MonkeyPatch, traveller: time_machine.Traveller
+) -> None:
+    # Given Security Hub findings switched on, and an unmanaged user whose key reaches 100 days
+    wire_functions(monkeypatch, account, env={"LOCK_TABLE_NAME": TABLE, "SECURITY_HUB_FINDINGS": "true"})
+    account.iam.create_user(UserName="legacy-ci")
+    (key,) = [account.iam.create_access_key(UserName="legacy-ci")["AccessKey"]["AccessKeyId"]]
+    traveller.move_to(START + timedelta(days=100))
+    securityhub = boto3.client("securityhub")
+    # When the audit finds it
+    account.invoke("create_keys", {"action": "audit"})
+    found = {f["Id"]: f for f in securityhub.get_findings()["Findings"]}
+    old_key = "iam-key-lifecycle/123456789012/audit:unmanaged_key_over_90_days/legacy-ci/"
+    # Then it is a FAILED, ACTIVE finding for the user, under its control, with a deterministic id
+    assert found[old_key]["Compliance"] == {"Status": "FAILED", "RelatedRequirements": ["IAM.3"]}
+    assert found[old_key]["RecordState"] == "ACTIVE"
+    assert found[old_key]["Resources"][0]["Id"] == "arn:aws:iam::123456789012:user/legacy-ci"
+    # And an unchanged audit imports nothing again
+    before = account.faults.operations().count("BatchImportFindings")
+    assert before == 1
+    traveller.move_to(START + timedelta(days=101))
+    account.invoke("create_keys", {"action": "audit"})
+    assert account.faults.operations().count("BatchImportFindings") == before
+    # When the key is deleted and the next audit no longer finds it
+    account.iam.delete_access_key(UserName="legacy-ci", AccessKeyId=key)
+    traveller.move_to(START + timedelta(days=102))
+    account.invoke("create_keys", {"action": "audit"})
+    found = {f["Id"]: f for f in securityhub.get_findings()["Findings"]}
+    # Then the same finding is PASSED and ARCHIVED
+    assert found[old_key]["Compliance"]["Status"] == "PASSED"
+    assert found[old_key]["RecordState"] == "ARCHIVED"

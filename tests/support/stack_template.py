@@ -178,6 +178,7 @@ VARIANT_CONTEXT: dict[str, Any] = {
     "removable_group_path": "/contractor-groups/",
     "generate_bootstrap_version_rule": False,
     "digest": "off",
+    "security_hub_findings": True,
 }
 
 

@@ -22,6 +22,7 @@ from key_lifecycle.gateways.organizations import OrganizationsGateway
 from key_lifecycle.gateways.posture import PostureGateway
 from key_lifecycle.gateways.results import ResultReader
 from key_lifecycle.gateways.secrets import SecretsGateway
+from key_lifecycle.gateways.securityhub import FindingsGateway
 from key_lifecycle.gateways.sts import CLIENT_LOCK, KeyVerifier
 from key_lifecycle.models.constants import SPOKE_PATH, SPOKE_ROLE_NAME_PREFIX
 
@@ -97,6 +98,10 @@ class Aws:
     @cached_property
     def events(self) -> EventPublisher:
         return self.hub.events if self.hub is not None else EventPublisher(self.client("events"))
+
+    @cached_property
+    def findings(self) -> FindingsGateway:
+        return FindingsGateway(self.client("securityhub"))
 
     @cached_property
     def organizations(self) -> OrganizationsGateway:

@@ -60,6 +60,8 @@ class Settings(BaseModel):
     forewarn_days: tuple[int, ...] = (7, 1)
     event_bus_name: str | None = None
     stack_role_path: str = "/iam-key-lifecycle/"
+    # Open conditions also become Security Hub findings of this account (docs/notifications.md); off by default.
+    security_hub_findings: bool = False
 
     @field_validator(*_OPTIONAL, mode="before")
     @classmethod

@@ -8,7 +8,7 @@ from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
 
-from key_lifecycle.domain import notices
+from key_lifecycle.domain import findings, notices
 from key_lifecycle.domain.announce import run_events
 from key_lifecycle.domain.forewarn import Forewarning, plan_forewarnings
 from key_lifecycle.gateways.aws import Aws
@@ -233,11 +233,38 @@ def _notify_per_owner(aws: Aws, settings: Settings, decision: Decision) -> None:
             logger.error("notification not sent", extra={"owner": owner, "error": str(exc)})
             continue
         told.update(c.id for c in audience.opened + audience.cleared)
+    if settings.security_hub_findings and stored is not None:
+        # A finding Security Hub did not take is not recorded either: the next run tells and imports it again.
+        told -= _import_findings(aws, changes, report, now)
     if store is not None and stored is not None and decision.source is not None:
         _record(store, stored, changes, told | silent, decision.source, report, now)
     elif decision.source is None and settings.lock_table_name and _did_something(report) and not report.dry_run:
         # A manual request keeps no conditions; what it did and what failed still reach the operator's digest.
         _record_manual(aws.conditions(settings.lock_table_name), report, now)
+
+
+def _import_findings(aws: Aws, changes: notices.Changes, report: Report, now: datetime) -> set[str]:
+    """Opened conditions as FAILED/ACTIVE findings, cleared ones as PASSED/ARCHIVED; the ids of the conditions whose
+    finding was not imported."""
+    account_id, region, partition = report.account_id or aws.caller_account_id, aws.region, aws.partition
+    pending = [(c, False) for c in changes.opened if findings.is_finding(c)]
+    pending += [(c, True) for c in changes.cleared if findings.is_finding(c)]
+    if not pending:
+        return set()
+    batch = [
+        findings.finding(c, account_id=account_id, region=region, partition=partition, now=now, cleared=cleared)
+        for c, cleared in pending
+    ]
+    by_finding = {findings.finding_id(account_id, c): c.id for c, _ in pending}
+    try:
+        refused = aws.findings.import_findings(batch)
+    except AwsError as exc:
+        report.errors.append(f"Security Hub findings not imported: {exc}")
+        logger.error("Security Hub findings not imported", extra={"error": str(exc)})
+        return set(by_finding.values())
+    if refused:
+        report.errors.append(f"Security Hub refused {len(refused)} of {len(batch)} findings: {', '.join(refused[:5])}")
+    return {by_finding[f] for f in refused if f in by_finding}
 
 
 def _did_something(report: Report) -> bool:
