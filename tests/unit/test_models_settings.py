@@ -48,6 +48,7 @@ def test_every_variable_is_read_and_converted() -> None:
         "EVENT_BUS_NAME": "default",
         "STACK_ROLE_PATH": "/keys-stack/",
         "LOCK_TABLE_NAME": "user-locks",
+        "SECURITY_HUB_FINDINGS": "true",
     }
     assert set(environ) == set(ENVIRONMENT)
     # When read
@@ -77,6 +78,7 @@ def test_every_variable_is_read_and_converted() -> None:
         "event_bus_name": "default",
         "stack_role_path": "/keys-stack/",
         "lock_table_name": "user-locks",
+        "security_hub_findings": True,
     }
 
 
