@@ -335,6 +335,8 @@ def fit(head: Sequence[str], sections: Sequence[tuple[str, list[str]]], foot: Se
             lines.append(item)
             budget -= size
         lines.append("")
+    while lines and not lines[-1] and foot and not foot[0]:
+        lines.pop()
     lines.extend(foot)
     return "\n".join(lines)
 
@@ -394,7 +396,8 @@ def render_digest(digest: Digest, *, now: datetime, account_id: str | None) -> t
         f"The IAM key lifecycle's digest at {format_timestamp(now)}"
         + (f" for account {account_id}." if account_id else "."),
         f"Since the last digest: {c['actions_done']} actions done, {c['actions_failed']} failed, "
-        f"{c['runs_with_errors']} runs with errors; {c['opened']} warnings opened, {c['cleared']} resolved. "
+        f"{c['runs_with_errors']} runs with errors; {c['opened']} warning{'s' if c['opened'] != 1 else ''} "
+        f"opened, {c['cleared']} resolved. "
         f"Open now: {c['open']}.",
         "",
     ]

@@ -395,9 +395,9 @@ def forewarning_message(owner: str | None, warnings: list[Forewarning]) -> tuple
     for w in sorted(warnings, key=lambda w: (w.due, w.user_name)):
         key = f", key {w.access_key_id}" if w.access_key_id else ""
         items.append(
-            f"- user {w.user_name}{key}: {FOREWARN_TEXT.get(str(w.event), str(w.event))} on or after "
-            f"{format_timestamp(w.due)} (in {w.window_days} day{'s' if w.window_days != 1 else ''} at most). "
-            f"Why: {w.message}."
+            f"- user {w.user_name}{key}: on or after {format_timestamp(w.due)} "
+            f"(in {w.window_days} day{'s' if w.window_days != 1 else ''} at most) "
+            f"{FOREWARN_TEXT.get(str(w.event), str(w.event))}. Why: {w.message}."
         )
     body = notices.fit(
         [
