@@ -49,7 +49,8 @@ class ConditionStore:
 
     def save(self, source: str, stored: Stored, *, now: datetime | None = None) -> bool:
         """Write the new state over the version it was computed from; False if another run wrote in between."""
-        body = gzip.compress(json.dumps({"open": stored.records, "log": stored.log}, sort_keys=True).encode())
+        # mtime=0: the same state is the same bytes (no time in the gzip header).
+        body = gzip.compress(json.dumps({"open": stored.records, "log": stored.log}, sort_keys=True).encode(), mtime=0)
         at = (now or datetime.now(UTC)).isoformat()
         condition: dict[str, Any] = (
             {

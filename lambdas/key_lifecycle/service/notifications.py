@@ -175,14 +175,16 @@ def _notify_per_owner(aws: Aws, settings: Settings, decision: Decision) -> None:
         }:
             owners.setdefault(user_name, decision.owner)
     seen = notices.conditions_of(report.warnings, owners, now)
-    store, stored, elsewhere = _load_conditions(aws, settings, decision, report)
+    store, stored = _load_conditions(aws, settings, decision, report)
     silent: set[str] = set()
-    if stored is not None:
+    if store is not None and stored is not None and decision.source is not None:
         previous = {cid: notices.Condition.from_record(cid, r) for cid, r in stored.records.items()}
         changes = notices.compare(previous, seen)
         # The same condition seen by another schedule (a user in the path without the tag is seen by all three) is
         # told once: when the first opens it and when the last clears it; the others record it silently.
-        silent = {c.id for c in changes.opened + changes.cleared if c.id in elsewhere}
+        if changes.opened or changes.cleared:
+            elsewhere = _open_elsewhere(store, decision.source)
+            silent = {c.id for c in changes.opened + changes.cleared if c.id in elsewhere}
         changes.opened = [c for c in changes.opened if c.id not in silent]
         changes.cleared = [c for c in changes.cleared if c.id not in silent]
     elif decision.source is not None:
@@ -273,19 +275,27 @@ def _did_something(report: Report) -> bool:
 
 def _load_conditions(
     aws: Aws, settings: Settings, decision: Decision, report: Report
-) -> tuple[ConditionStore | None, Stored | None, set[str]]:
-    """The run's own source's state, and the ids of the conditions the other sources hold open."""
+) -> tuple[ConditionStore | None, Stored | None]:
+    """The run's own source's state (None for a manual request, or when it cannot be read)."""
     if decision.source is None or not settings.lock_table_name:
-        return None, None, set()
+        return None, None
     store = aws.conditions(settings.lock_table_name)
     try:
-        own = store.load(decision.source)
-        elsewhere = {cid for other in notices.SOURCES if other != decision.source for cid in store.load(other).records}
+        return store, store.load(decision.source)
     except AwsError as exc:
         report.errors.append(f"open conditions not read ({exc}); every warning of this run is told")
         logger.error("open conditions not read", extra={"error": str(exc)})
-        return store, None, set()
-    return store, own, elsewhere
+        return store, None
+
+
+def _open_elsewhere(store: ConditionStore, source: str) -> set[str]:
+    """The conditions the other schedules hold open (read only when this run has news: most runs have none).
+    Unreadable: none, so this run tells its news (a duplicate at most)."""
+    try:
+        return {cid for other in notices.SOURCES if other != source for cid in store.load(other).records}
+    except AwsError as exc:
+        logger.warning("other schedules' open conditions not read", extra={"error": str(exc)})
+        return set()
 
 
 def _record(
