@@ -107,3 +107,9 @@ def test_a_message_says_what_happened_why_and_what_to_do() -> None:
     assert "What to do: move every consumer to the user's current key" in body
     assert "exempt-until=<ISO date>" in body
     assert "in account 111" in body
+
+
+def test_a_warning_that_comes_with_an_action_is_told_with_it_never_held_open() -> None:
+    warnings = [warning("hard_cap_deactivated", key="AKIA1"), warning("deactivation_postponed", key="AKIA2")]
+    assert [c.code for c in notices.conditions_of(warnings, {}, NOW).values()] == ["deactivation_postponed"]
+    assert [c.code for c in notices.conditions_of(warnings, {}, NOW, events=True).values()] == ["hard_cap_deactivated"]

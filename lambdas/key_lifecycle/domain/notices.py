@@ -128,11 +128,18 @@ def condition_id(code: str, user_name: str | None, access_key_id: str | None) ->
     return f"{code}|{(user_name or '').lower()}|{access_key_id or ''}"
 
 
-def conditions_of(warnings: Iterable[Warning], owners: Mapping[str, str | None], now: datetime) -> dict[str, Condition]:
-    """The run's warnings as conditions, by id (the same warning twice is one condition)."""
+# Warnings that tell what a run just did (they come with its action, once): told with it, never held open.
+EVENT_CODES = frozenset({WarningCode.HARD_CAP_DEACTIVATED.value})
+
+
+def conditions_of(
+    warnings: Iterable[Warning], owners: Mapping[str, str | None], now: datetime, *, events: bool = False
+) -> dict[str, Condition]:
+    """The run's warnings as conditions, by id (the same warning twice is one condition); with `events`, instead
+    the warnings that come with an action (EVENT_CODES)."""
     found: dict[str, Condition] = {}
     for warning in warnings:
-        if warning.code.startswith(_NOT_CONDITIONS):
+        if warning.code.startswith(_NOT_CONDITIONS) or (warning.code in EVENT_CODES) is not events:
             continue
         cid = condition_id(warning.code, warning.user_name, warning.access_key_id)
         if cid in found:

@@ -187,14 +187,17 @@ def _notify_per_owner(aws: Aws, settings: Settings, decision: Decision) -> None:
             silent = {c.id for c in changes.opened + changes.cleared if c.id in elsewhere}
         changes.opened = [c for c in changes.opened if c.id not in silent]
         changes.cleared = [c for c in changes.cleared if c.id not in silent]
+        # What came with this run's actions is told with them, and never held open (nothing to clear later).
+        changes.opened += _events(report, owners, now)
     elif decision.source is not None:
         # A scheduled run whose state is unknown (no table configured, or it could not be read): everything it
         # sees is told, since a duplicate is better than a lost warning.
-        changes = notices.Changes(opened=list(seen.values()))
+        changes = notices.Changes(opened=[*seen.values(), *_events(report, owners, now)])
     else:
         # A manual request: its warnings are told with what it did, never on their own (the caller has the
         # report; the scheduled runs keep track of the conditions).
-        changes = notices.Changes(opened=list(seen.values()) if _did_something(report) else [])
+        told_now = [*seen.values(), *_events(report, owners, now)]
+        changes = notices.Changes(opened=told_now if _acted(report) else [])
 
     audiences: dict[str | None, notices.Audience] = defaultdict(notices.Audience)
     for action in report.actions:
@@ -206,7 +209,9 @@ def _notify_per_owner(aws: Aws, settings: Settings, decision: Decision) -> None:
         audiences[condition.owner].opened.append(condition)
     for condition in changes.cleared:
         audiences[condition.owner].cleared.append(condition)
-    audiences[None].errors.extend(report.errors)
+    if decision.source is not None or _acted(report):
+        # A manual request that did nothing (refused, or a bad payload) tells nobody: its caller has the errors.
+        audiences[None].errors.extend(report.errors)
 
     source = decision.source or report.function
     told: set[str] = set()
@@ -240,7 +245,7 @@ def _notify_per_owner(aws: Aws, settings: Settings, decision: Decision) -> None:
         told -= _import_findings(aws, changes, report, now)
     if store is not None and stored is not None and decision.source is not None:
         _record(store, stored, changes, told | silent, decision.source, report, now)
-    elif decision.source is None and settings.lock_table_name and _did_something(report) and not report.dry_run:
+    elif decision.source is None and settings.lock_table_name and _acted(report) and report.account_id is None:
         # A manual request keeps no conditions; what it did and what failed still reach the operator's digest.
         _record_manual(aws.conditions(settings.lock_table_name), report, now)
 
@@ -269,8 +274,13 @@ def _import_findings(aws: Aws, changes: notices.Changes, report: Report, now: da
     return {by_finding[f] for f in refused if f in by_finding}
 
 
-def _did_something(report: Report) -> bool:
-    return bool(report.errors) or any(a.status is not ActionStatus.PLANNED for a in report.actions)
+def _events(report: Report, owners: dict[str, str | None], now: datetime) -> list[notices.Condition]:
+    return list(notices.conditions_of(report.warnings, owners, now, events=True).values())
+
+
+def _acted(report: Report) -> bool:
+    """Whether the run carried out (or failed) an action: a dry run's plan is not news."""
+    return any(a.status is not ActionStatus.PLANNED for a in report.actions)
 
 
 def _load_conditions(
