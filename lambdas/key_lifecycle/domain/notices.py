@@ -289,7 +289,7 @@ def _sections(audience: Audience, now: datetime, dry_run: bool) -> list[tuple[st
         ("Done", [action_line(a, dry_run=dry_run) for a in audience.done]),
         ("Failed", [action_line(a) for a in audience.failed]),
         (
-            "New warnings (told once; you hear again when they are resolved)",
+            "New warnings (told once, not again while they last)",
             [condition_line(c, now, cleared=False) for c in audience.opened],
         ),
         ("Resolved", [condition_line(c, now, cleared=True) for c in audience.cleared]),
@@ -402,7 +402,8 @@ def render_digest(digest: Digest, *, now: datetime, account_id: str | None) -> t
     head = [
         f"The IAM key lifecycle's digest at {format_timestamp(now)}"
         + (f" for account {account_id}." if account_id else "."),
-        f"Since the last digest: {c['actions_done']} actions done, {c['actions_failed']} failed, "
+        f"Since the last digest: {c['actions_done']} action{'s' if c['actions_done'] != 1 else ''} done, "
+        f"{c['actions_failed']} failed, "
         f"{c['runs_with_errors']} runs with errors; {c['opened']} warning{'s' if c['opened'] != 1 else ''} "
         f"opened, {c['cleared']} resolved. "
         f"Open now: {c['open']}.",
