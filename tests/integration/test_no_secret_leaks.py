@@ -37,7 +37,10 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
         AttributeDefinitions=[{"AttributeName": LOCK_KEY_ATTRIBUTE, "AttributeType": "S"}],
         BillingMode="PAY_PER_REQUEST",
     )
-    wire_functions(monkeypatch, account, env={"LOCK_TABLE_NAME": "locks"})
+    wire_functions(monkeypatch, account, env={"LOCK_TABLE_NAME": "locks", "SECURITY_HUB_FINDINGS": "true"})
+    # And an unmanaged user whose key will be over 90 days old at the audit (a Security Hub finding)
+    account.iam.create_user(UserName="legacy-ci")
+    account.iam.create_access_key(UserName="legacy-ci")
     # And every log record captured at DEBUG: the functions' JSON logger and everything else
     caplog.set_level(logging.DEBUG)
     powertools_lines = io.StringIO()
@@ -70,6 +73,7 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
                 results.append(account.invoke("rotate_keys", {}))
             stored = account.all_secret_access_keys()
             # And every user is cleaned up
+            results.append(account.invoke("create_keys", {"action": "audit"}))
             results.append(account.invoke("cleanup_users", {"user_name": "alice"}))
             traveller.move_to(START + timedelta(days=300))
             results.append(account.invoke("cleanup_users", {}))
@@ -93,6 +97,7 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
         "stdout and stderr (metrics)": "".join(capsys.readouterr()),
         "return values": json.dumps(results),
         "SNS messages": json.dumps(account.notifications()),
+        "Security Hub findings": json.dumps(boto3.client("securityhub").get_findings()["Findings"], default=str),
         "open conditions (DynamoDB)": "\n".join(
             gzip.decompress(item["conditions"]["B"]).decode()
             for item in dynamodb.scan(TableName="locks")["Items"]
@@ -101,6 +106,7 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
     }
     assert outputs["JSON log lines"] and outputs["SNS messages"] and '"_aws"' in outputs["stdout and stderr (metrics)"]
     assert '"function": "rotate_keys"' in outputs["open conditions (DynamoDB)"]
+    assert "unmanaged_key_over_90_days" in outputs["Security Hub findings"]
     for secret in secrets:
         for where, text in outputs.items():
             assert secret not in text, f"a secret access key appears in {where}"
