@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from local_account import timeline, timeline_png
+from local_account import notifications, timeline, timeline_png
 from local_account.story import START, Story, demo_context
 
 
@@ -60,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         story.run(progress=_progress(args.days, began))
         inventory = story.inventory()
         invocations = list(account.invocations)
+        sent = story.notifications()
         end: datetime = account.now
     wall_time = time.perf_counter() - began
 
@@ -67,7 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = timeline.merge_rows(function_rows, story.rows)
     spans = timeline.key_spans(invocations) + story.out_of_scope_spans(inventory)
     secrets = story.secrets.values
-    leaks = timeline.find_secrets(secrets, timeline.invocation_texts(invocations))
+    leaks = timeline.find_secrets(
+        secrets, {**timeline.invocation_texts(invocations), "SNS messages": "\n".join(m["message"] for m in sent)}
+    )
     story.no_secret_leak.check(not leaks, "secret found in: " + ", ".join(leaks[:20]))
 
     invariants = story.invariants()
@@ -81,6 +84,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         wall_time_s=wall_time,
         deploy_time_s=deploy_time,
     )
+    summary["notifications"] = notifications.counts(sent)
 
     def render() -> tuple[str, str]:
         terminal = timeline.format_timeline(rows) + "\n\n" + timeline.format_summary(summary, invariants)

@@ -14,7 +14,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from local_account import consumers
+from local_account import consumers, notifications
 from local_account.timeline import Invariant, KeySpan, TimelineRow, day_number
 
 MANAGED_PATH = "/temporary/"
@@ -118,6 +118,10 @@ class Story:
         self.out_of_scope = Invariant(
             "out_of_scope_untouched",
             "users outside the managed scope have the same keys, tags, groups and policies at the end as at the start",
+        )
+        self.notified_once = Invariant(
+            "notified_once",
+            "every action done and every forewarning reached its user's owner in exactly one SNS message",
         )
         self.runs_succeeded = Invariant(
             "runs_succeeded", "every function run applied its actions without a failed action or a run error"
@@ -249,6 +253,21 @@ class Story:
             self._day(self.account.now, progress)
         self.out_of_scope_after = self.snapshot_out_of_scope()
         self._compare_out_of_scope()
+        self.check_notifications()
+
+    def notifications(self) -> list[dict[str, Any]]:
+        """Every SNS message the stack sent so far."""
+        return notifications.sent(self.account.account_id, self.account.region)
+
+    def check_notifications(self) -> None:
+        owners = {
+            str(i.event["user_name"]): str(i.event["owner"])
+            for i in self.invocations
+            if isinstance(i.event, dict) and i.event.get("action") == "create_user" and i.event.get("owner")
+        }
+        notifications.check_delivery(
+            self.notified_once, [i.result for i in self.invocations], self.notifications(), owners
+        )
 
     def _day(self, now: dt.datetime, progress: Callable[[int], None] | None) -> None:
         self._absorb_invocations()
@@ -516,7 +535,7 @@ class Story:
         return spans
 
     def invariants(self) -> list[Invariant]:
-        return [self.working_key, self.runs_succeeded, self.out_of_scope, self.no_secret_leak]
+        return [self.working_key, self.runs_succeeded, self.out_of_scope, self.notified_once, self.no_secret_leak]
 
     def inventory(self) -> dict[str, Any]:
         """The final state of every user, as the administrator lists it (ids, dates, tags, secret stages; no

@@ -377,6 +377,7 @@ def format_summary(summary: Mapping[str, Any], invariants: Sequence[Invariant]) 
         f"{summary['keys_postponed']} keys; deactivated after postponement: "
         f"{summary['deactivated_after_postponement']}.",
         f"Warnings: {counts(summary['warnings'])}.",
+        *_notification_lines(summary.get("notifications")),
         "Invariants:",
     ]
     for invariant in invariants:
@@ -386,6 +387,14 @@ def format_summary(summary: Mapping[str, Any], invariants: Sequence[Invariant]) 
         if len(invariant.failures) > 10:
             lines.append(f"       … and {len(invariant.failures) - 10} more")
     return "\n".join(lines)
+
+
+def _notification_lines(sent: Mapping[str, Any] | None) -> list[str]:
+    if not sent:
+        return []
+    owners = ", ".join(f"{owner} {count}" for owner, count in sent["by_owner"].items()) or "none"
+    kinds = ", ".join(f"{kind} {count}" for kind, count in sent["by_kind"].items()) or "none"
+    return [f"Notifications sent: {sent['total']} (by owner: {owners}; by kind: {kinds})."]
 
 
 def report_json(

@@ -65,6 +65,9 @@ _RATE_RE = re.compile(r"^rate\((1 (minute|hour|day)|([2-9]|[1-9]\d+) (minutes|ho
 _CRON_RE = re.compile(r"^cron\(\S+( \S+){5}\)$")
 _AT_RE = re.compile(r"^at\(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\)$")
 
+# The digest's times: before the working day, after the nightly cleanup and the weekly audit.
+DIGEST_SCHEDULES = {"daily": "cron(0 8 * * ? *)", "weekly": "cron(0 8 ? * MON *)"}
+
 # The context keys that are also the engine's settings (same names: the settings model's field names).
 ENGINE_SETTINGS = (
     "managed_user_path",
@@ -84,6 +87,7 @@ ENGINE_SETTINGS = (
     "forewarn_days",
     "advise_window_days",
     "advise_lookup_budget",
+    "security_hub_findings",
 )
 
 
@@ -207,6 +211,10 @@ class LifecycleConfig(BaseModel):
     out_of_band_key_response: Literal["notify", "deactivate"]
     forewarn_days: tuple[Annotated[int, Field(ge=1, le=365)], ...] = Field(max_length=5)
     audit_schedule: str
+    # The operator's digest of what changed (docs/notifications.md): daily, weekly, or off.
+    digest: Literal["daily", "weekly", "off"] = "daily"
+    # Open conditions as Security Hub findings of the account (BatchImportFindings into its default product).
+    security_hub_findings: bool = False
     create_cloudtrail_trail: bool
     # The prefer-roles advisor (docs/advisor.md): its weekly schedule, the days of CloudTrail history it reads
     # (LookupEvents keeps 90), and the LookupEvents requests a run may make (2 a second, shared with the account).
@@ -339,6 +347,11 @@ class LifecycleConfig(BaseModel):
         if self.max_key_age_days <= self.rotate_after_days:
             raise ValueError('"max_key_age_days" must exceed "rotate_after_days"')
         return self
+
+    @property
+    def digest_schedule(self) -> str | None:
+        """The digest's schedule expression (in schedule_time_zone), or None when it is off."""
+        return DIGEST_SCHEDULES.get(self.digest)
 
     def engine_settings(self) -> dict[str, Any]:
         """The engine's settings fields this config sets (the stack adds the resource ARNs and names)."""

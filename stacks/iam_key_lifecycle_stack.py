@@ -19,6 +19,7 @@ from stacks.organization import OrganizationHub, SpokeTemplates
 from stacks.permissions import PermissionScope
 from stacks.schedules import LifecycleSchedules, ScheduleSpec
 from stacks.secrets import SecretsEncryption
+from stacks.security_hub import SecurityHubFindings
 
 EXAMPLE_CREATE_PAYLOAD = {
     "action": "create_user",
@@ -108,9 +109,16 @@ class IamKeyLifecycleStack(Stack):
         if config.out_of_band_key_response == "deactivate":
             writers.append("detect_changes")
         for name in writers:
-            locks.allow(functions.roles[name])
+            # The scheduled runs of these three record the open conditions they notify.
+            locks.allow(functions.roles[name], conditions=name != "detect_changes")
         # The advisor remembers its last recommendations in the lock table (one item, read back by the next run).
         locks.allow_advisor_memory(functions.roles["rotate_keys"])
+        if config.security_hub_findings:
+            SecurityHubFindings(
+                self,
+                "SecurityHubFindings",
+                roles=[functions.roles[name] for name in ("create_keys", "rotate_keys", "cleanup_users")],
+            )
         # cleanup_users only deletes secrets, which needs no key access.
         secrets.allow_functions([functions.roles["create_keys"], functions.roles["rotate_keys"]])
 
@@ -170,12 +178,29 @@ class IamKeyLifecycleStack(Stack):
                 logs_key=functions.logs_key,
                 log_retention_days=config.log_retention_days,
             )
+        # The digest reads this deployment's own record of open conditions: in organization mode too it is one
+        # invocation of the create function, never a state machine over the accounts.
+        digest = config.digest_schedule
+        digest_specs = (
+            ()
+            if digest is None
+            else (
+                ScheduleSpec(
+                    "Digest",
+                    "create_keys",
+                    {"action": "digest"},
+                    digest,
+                    True,
+                    f"Sends the operator a {config.digest} digest of what changed and what is open",
+                ),
+            )
+        )
         schedules = LifecycleSchedules(
             self,
             "Schedules",
             functions=functions.functions,
             time_zone=config.schedule_time_zone,
-            specs=specs,
+            specs=specs + digest_specs,
             state_machines=hub.state_machines if hub else None,
         )
         detection = ChangeDetection(

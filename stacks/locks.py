@@ -1,5 +1,6 @@
 """The per-user lock table: two runs never work on one user at once (a scheduled rotation and a manual one, a
-rotation and a cleanup, two manual creates of one name)."""
+rotation and a cleanup, two manual creates of one name). It also keeps, under their own key prefix, the open
+conditions already notified (so a warning is told when it opens and when it clears, not on every run)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,12 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from key_lifecycle.models.constants import ADVISOR_STATE_KEY, LOCK_KEY_ATTRIBUTE, LOCK_TTL_ATTRIBUTE
+from key_lifecycle.models.constants import (
+    ADVISOR_STATE_KEY,
+    CONDITIONS_KEY_PREFIX,
+    LOCK_KEY_ATTRIBUTE,
+    LOCK_TTL_ATTRIBUTE,
+)
 
 
 class UserLocks(Construct):
@@ -46,13 +52,37 @@ class UserLocks(Construct):
             removal_policy=RemovalPolicy.DESTROY,
         )
 
-    def allow(self, role: iam.IRole) -> None:
-        """Take and release locks (conditional PutItem), on this table only."""
+    def _conditions_policy(self) -> iam.ManagedPolicy:
+        """One customer-managed policy for the three roles that record open conditions: its statement would push
+        the create function's inline policy (near IAM's 10,240-character limit in organization mode) into an
+        overflow policy of CDK's making."""
+        existing = self.node.try_find_child("OpenConditionsPolicy")
+        if isinstance(existing, iam.ManagedPolicy):
+            return existing
+        return iam.ManagedPolicy(
+            self,
+            "OpenConditionsPolicy",
+            description="Read and record the notified open conditions in the lock table (their key space only)",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadAndRecordOpenConditions",
+                    actions=["dynamodb:GetItem", "dynamodb:PutItem"],
+                    resources=[self.table.table_arn],
+                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{CONDITIONS_KEY_PREFIX}*"]}},
+                )
+            ],
+        )
+
+    def allow(self, role: iam.IRole, *, conditions: bool = False) -> None:
+        """Take and release locks (conditional PutItem), on this table only; with `conditions`, also read and record
+        the notified open conditions (GetItem and PutItem on their own key space only, by dynamodb:LeadingKeys)."""
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="TakeAndReleaseUserLocks", actions=["dynamodb:PutItem"], resources=[self.table.table_arn]
             )
         )
+        if conditions:
+            self._conditions_policy().attach_to_role(role)
         role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="UseTheLockTableKeyThroughDynamoDb",

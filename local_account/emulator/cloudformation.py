@@ -1,8 +1,8 @@
 """CloudFormation resources our stack uses that moto's CloudFormation skips or stores wrongly: schedules and
-schedule groups, IAM groups, managed policies attached to roles, inline and key policy documents as JSON, keys
-scheduled for deletion rather than deleted; Systems Manager parameter types whose parameter does not exist, which
-must fail the operation; and DeleteStack, which keeps `RetainExceptOnCreate` resources and ends in DELETE_FAILED
-when a resource cannot be deleted."""
+schedule groups, IAM groups, managed policies attached to roles (detached before they are deleted), inline and key
+policy documents as JSON, keys scheduled for deletion rather than deleted; Systems Manager parameter types whose
+parameter does not exist, which must fail the operation; and DeleteStack, which keeps `RetainExceptOnCreate`
+resources and ends in DELETE_FAILED when a resource cannot be deleted."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend
 from moto.core.common_models import CloudFormationModel
-from moto.iam.models import Group, IAMBackend, Role, User, iam_backends
+from moto.iam.models import Group, IAMBackend, ManagedPolicy, Role, User, iam_backends
 from moto.kms.models import Key, kms_backends
 from moto.scheduler.models import scheduler_backends
 from moto.utilities.utils import get_partition
@@ -330,6 +330,28 @@ def _parse_ssm_parameter(self: parsing.ResourceMap, value: str, value_type: str)
     return _original_parse_ssm_parameter(self, value, value_type)
 
 
+# --- AWS::IAM::ManagedPolicy deletion -------------------------------------------------------------------
+# CloudFormation deletes a managed policy of the stack by detaching it from its roles, users and groups first, so
+# the roles it is attached to can be deleted after it (IAM refuses DeleteRole while a policy is attached:
+# DeleteConflict). moto has no deletion for the resource: the policy stays attached and DeleteStack fails.
+
+
+def _managed_policy_delete(self: ManagedPolicy, account_id: str, region_name: str) -> None:
+    backend: IAMBackend = iam_backends[account_id][get_partition(region_name)]
+    if self.arn not in backend.managed_policies:
+        return
+    for role in list(backend.roles.values()):
+        if self.arn in role.managed_policies:
+            backend.detach_role_policy(self.arn, role.name)
+    for user in list(backend.users.values()):
+        if self.arn in user.managed_policies:
+            backend.detach_user_policy(self.arn, user.name)
+    for group in list(backend.groups.values()):
+        if self.arn in group.managed_policies:
+            backend.detach_group_policy(self.arn, group.name)
+    backend.delete_policy(self.arn)
+
+
 # --- DeletionPolicy RetainExceptOnCreate ---------------------------------------------------------------
 # "RetainExceptOnCreate behaves like Retain for stack operations, except for the stack operation that initially
 # created the resource. If the stack operation that created the resource is rolled back, CloudFormation deletes
@@ -383,6 +405,7 @@ def install() -> None:
     Role.create_from_cloudformation_json = classmethod(_role_create)  # type: ignore[method-assign,assignment]
     Key.create_from_cloudformation_json = classmethod(_key_create)  # type: ignore[method-assign,assignment]
     Key.delete = _key_delete  # type: ignore[method-assign]
+    ManagedPolicy.delete = _managed_policy_delete  # type: ignore[attr-defined]
     # moto builds its resource-type map from CloudFormationModel's subclasses once; rebuild it now that
     # the classes above exist.
     parsing.get_model_list.cache_clear()

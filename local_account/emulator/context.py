@@ -112,6 +112,25 @@ def _events_keys(context: dict[str, list[str]], response: Any, action: str) -> N
             context["events:detail-type"] = detail_types
 
 
+# DynamoDB item actions whose request names the item's partition key (Key, or Item for PutItem).
+_DYNAMODB_ITEM_ACTIONS = frozenset({"GetItem", "PutItem", "UpdateItem", "DeleteItem"})
+
+
+def _dynamodb_keys(context: dict[str, list[str]], response: Any, action: str) -> None:
+    """dynamodb:LeadingKeys: the partition key value of the item a single-item request names (AWS sets it from
+    the request for these actions; a policy can so confine a role to a key space of one table)."""
+    if action not in _DYNAMODB_ITEM_ACTIONS:
+        return
+    table_name = _param(response, "TableName")
+    key = _param(response, "Item" if action == "PutItem" else "Key")
+    table = response.dynamodb_backend.tables.get(table_name) if table_name else None
+    if table is None or not isinstance(key, dict):
+        return
+    value = key.get(table.hash_key_attr)
+    if isinstance(value, dict) and value:
+        context["dynamodb:leadingkeys"] = [str(next(iter(value.values())))]
+
+
 def request_context(request: IAMRequestBase, response: Any, principal_arn: str) -> dict[str, list[str]]:
     """Condition keys → values for one request. Keys the request does not carry are absent, so a condition
     on them is judged as AWS judges an absent key. kms:ViaService is never set: the local account's
@@ -134,4 +153,6 @@ def request_context(request: IAMRequestBase, response: Any, principal_arn: str) 
         _secrets_keys(context, request, response, action)
     elif service == "events":
         _events_keys(context, response, action)
+    elif service == "dynamodb":
+        _dynamodb_keys(context, response, action)
     return context

@@ -6,6 +6,7 @@ announced to its owner once per warning window before it happened."""
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from key_lifecycle.service.notifications import FOREWARN_TEXT
 from local_account import Invocation
 from local_account.trail import Trail, caller_identity, management_event
 from tests.support.cloudtrail import cloudtrail_event
@@ -133,15 +135,16 @@ def test_iam_events_reach_the_stack_in_eu_west_1_only_through_the_us_east_1_forw
 
 def test_the_owner_is_notified_of_the_hand_made_key(hand_made_key: HandMadeKey) -> None:
     # Then the owner's subscription (filter policy on `owner`) received exactly one message about it
-    about = [n for n in hand_made_key.notifications if (n.body().get("change") or {}).get("user_name") == HAND_KEYED]
+    about = [n for n in hand_made_key.notifications if n.subject.endswith(f" on user {HAND_KEYED}")]
     assert len(about) == 1, [n.subject for n in hand_made_key.notifications]
     assert about[0].attributes["owner"] == OWNER
-    assert about[0].body()["change"]["access_key_id"] == hand_made_key.hand_key
+    assert about[0].subject.startswith("IAM keys: change outside the stack: ")
+    assert f"user {HAND_KEYED}, key {hand_made_key.hand_key}: " in about[0].message
 
 
 def test_the_out_of_band_notification_carries_its_kind(hand_made_key: HandMadeKey) -> None:
     # The README promises `kind` = out_of_band, so a subscription can pick these messages alone
-    about = [n for n in hand_made_key.notifications if n.body().get("change")]
+    about = [n for n in hand_made_key.notifications if "change outside the stack" in n.subject]
     assert about and all(n.kind == "out_of_band" for n in about)
 
 
@@ -277,9 +280,28 @@ def _carried_out(scheduled: list[Invocation]) -> list[tuple[datetime, str, str, 
     return done
 
 
+# One line per upcoming change in a forewarning's plain-language body (service/notifications.py).
+_FOREWARN_LINE = re.compile(
+    r"^- user (?P<user_name>[^,:]+)(?:, key (?P<access_key_id>\w+))?: on or after (?P<due>\S+) "
+    r"\(in (?P<window_days>\d+) days? at most\) (?P<text>.+?)\. Why: ",
+    re.MULTILINE,
+)
+_FOREWARN_EVENTS = {text: event for event, text in FOREWARN_TEXT.items()}
+
+
 def _forewarnings(year: Year) -> list[tuple[datetime, dict[str, Any]]]:
     assert year.inbox is not None
-    return [(n.sent, item) for n in year.inbox.received if n.kind == "forewarning" for item in n.body()["upcoming"]]
+    found = []
+    for n in year.inbox.received:
+        if n.kind != "forewarning":
+            continue
+        for match in _FOREWARN_LINE.finditer(n.message):
+            item: dict[str, Any] = match.groupdict()
+            item["event"] = _FOREWARN_EVENTS[item.pop("text")]
+            item["window_days"] = int(item["window_days"])
+            item["owner"] = n.attributes.get("owner")
+            found.append((n.sent, item))
+    return found
 
 
 def test_each_deactivation_deletion_and_expiry_was_forewarned_once_per_window(year: Year) -> None:

@@ -66,6 +66,8 @@ def test_cdk_json_defaults_load_as_documented() -> None:
         "out_of_band_key_response": "notify",
         "forewarn_days": (7, 1),
         "audit_schedule": "cron(0 7 ? * MON *)",
+        "digest": "daily",
+        "security_hub_findings": False,
         "create_cloudtrail_trail": False,
         "advise_schedule": "cron(0 8 ? * MON *)",
         "advise_window_days": 30,
@@ -136,6 +138,7 @@ def test_cdk_json_lists_every_setting_and_nothing_else() -> None:
         ),
         ("removable_group_path", "/", "must be null or an IAM path other than '/'"),
         ("secret_readers", ["arn:aws:iam::111122223333:root"] * 2, "lists a principal twice"),
+        ("digest", "hourly", "'daily', 'weekly' or 'off'"),
     ],
 )
 def test_a_bad_value_names_its_key(key: str, value: Any, message: str) -> None:
@@ -318,3 +321,9 @@ def test_organization_mode_defaults_to_off_and_to_every_account() -> None:
 def test_organization_from_the_command_line_is_json() -> None:
     config = load_config(context(organization='{"enabled": true, "organization_id": "o-a1b2c3d4e5"}'))
     assert config.organization.enabled is True
+
+
+@pytest.mark.parametrize(("digest", "expression"), [("daily", "cron(0 8 * * ? *)"), ("weekly", "cron(0 8 ? * MON *)")])
+def test_the_digest_runs_daily_or_weekly_or_not_at_all(digest: str, expression: str) -> None:
+    assert load_config(context(digest=digest)).digest_schedule == expression
+    assert load_config(context(digest="off")).digest_schedule is None

@@ -20,6 +20,7 @@ QUEUES = [
     "SchedulesCleanupDeadLetterQueue",
     "SchedulesAuditDeadLetterQueue",
     "SchedulesAdviseDeadLetterQueue",
+    "SchedulesDigestDeadLetterQueue",
     "ChangeDetectionRuleDeadLetterQueue",
 ]
 

@@ -32,3 +32,49 @@ def test_cloudwatch_alarms_of_this_account_may_publish_to_the_topic(default_synt
     assert len(denies) == 1
     assert denies[0]["Principal"] in ("*", {"AWS": "*"})
     assert denies[0]["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+
+
+def test_the_scheduled_functions_alone_may_read_and_record_open_conditions_in_their_key_space(
+    default_synth: Synth,
+) -> None:
+    # Given the policy that lets a function keep the open conditions it notified
+    policy = render(default_synth.properties("AWS::IAM::ManagedPolicy", "UserLocksOpenConditionsPolicy"))
+    # Then it allows reading and writing items of the lock table under the open-conditions/ prefix only
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
+    assert statement["Resource"] == default_synth.arn("AWS::DynamoDB::Table", "UserLocksTable")
+    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["open-conditions/*"]}}
+    # And it is attached to the three functions whose scheduled runs notify, not to the change detection
+    roles = sorted(
+        role["Ref"]
+        for role in default_synth.properties("AWS::IAM::ManagedPolicy", "UserLocksOpenConditionsPolicy")["Roles"]
+    )
+    expected = sorted(
+        default_synth.logical_id("AWS::IAM::Role", f"Functions{name}Role")
+        for name in ("CreateKeys", "RotateKeys", "CleanupUsers")
+    )
+    assert roles == expected
+
+
+def test_security_hub_findings_are_off_by_default_and_on_import_only_this_accounts_findings(
+    default_synth: Synth, variant_synth: Synth
+) -> None:
+    # Given the default context (off) and one with security_hub_findings on
+    assert not [k for k in default_synth.of_type("AWS::IAM::ManagedPolicy") if k.startswith("SecurityHubFindings")]
+    policy = render(variant_synth.properties("AWS::IAM::ManagedPolicy", "SecurityHubFindingsImportPolicy"))
+    # Then the three scheduled functions may import findings, of this account only, and nothing else
+    (statement,) = policy["PolicyDocument"]["Statement"]
+    assert statement["Action"] == "securityhub:BatchImportFindings"
+    assert statement["Condition"] == {"StringEquals": {"securityhub:TargetAccount": "${AWS::AccountId}"}}
+    roles = sorted(
+        role["Ref"]
+        for role in variant_synth.properties("AWS::IAM::ManagedPolicy", "SecurityHubFindingsImportPolicy")["Roles"]
+    )
+    expected = sorted(
+        variant_synth.logical_id("AWS::IAM::Role", f"Functions{name}Role")
+        for name in ("CreateKeys", "RotateKeys", "CleanupUsers")
+    )
+    assert roles == expected
+    # And the functions are told to
+    function = variant_synth.properties("AWS::Lambda::Function", "FunctionsRotateKeysFunction")
+    assert function["Environment"]["Variables"]["SECURITY_HUB_FINDINGS"] == "true"

@@ -232,7 +232,7 @@ def test_email_subscription_only_when_configured(variant_synth: Synth) -> None:
 
 def test_every_queue_is_kms_encrypted_and_tls_only(default_synth: Synth) -> None:
     queues = default_synth.of_type("AWS::SQS::Queue")
-    assert len(queues) == 7  # the on-failure queue, one dead-letter queue per schedule, the change rule's
+    assert len(queues) == 8  # the on-failure queue, one dead-letter queue per schedule (6), the change rule's
     policies = [render(p["Properties"]) for p in default_synth.of_type("AWS::SQS::QueuePolicy").values()]
     for logical_id, queue in queues.items():
         if logical_id.startswith("ChangeDetectionRuleDeadLetterQueue"):

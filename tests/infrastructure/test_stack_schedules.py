@@ -16,6 +16,7 @@ SCHEDULES = {
     "Rotate": ("rotate_keys", {}, "cron(0 9 ? * MON-FRI *)"),
     "Cleanup": ("cleanup_users", {}, "cron(0 6 * * ? *)"),
     "Advise": ("rotate_keys", {"action": "advise"}, "cron(0 8 ? * MON *)"),
+    "Digest": ("create_keys", {"action": "digest"}, "cron(0 8 * * ? *)"),
 }
 
 
@@ -87,7 +88,10 @@ def test_schedule_role_can_only_invoke_its_function_and_dead_letter(default_synt
 
 def test_schedules_can_be_disabled_and_use_the_configured_time_zone(variant_synth: Synth) -> None:
     # Given a context disabling reconcile and cleanup, in Europe/Berlin
-    states = {name: schedule(variant_synth, name)["State"] for name in SCHEDULES}
+    lifecycle = [name for name in SCHEDULES if name != "Digest"]
+    states = {name: schedule(variant_synth, name)["State"] for name in lifecycle}
     # Then those two are deployed DISABLED, rotate stays ENABLED, all in the configured time zone
     assert states == {"Reconcile": "DISABLED", "Rotate": "ENABLED", "Cleanup": "DISABLED", "Advise": "ENABLED"}
-    assert {schedule(variant_synth, name)["ScheduleExpressionTimezone"] for name in SCHEDULES} == {"Europe/Berlin"}
+    assert {schedule(variant_synth, name)["ScheduleExpressionTimezone"] for name in lifecycle} == {"Europe/Berlin"}
+    # And with the digest off (digest: "off"), it has no schedule at all
+    assert not [key for key in variant_synth.of_type("AWS::Scheduler::Schedule") if key.startswith("SchedulesDigest")]

@@ -249,6 +249,13 @@ SUPPORTED = {
         "secretsmanager:ForceDeleteWithoutRecovery",
     },
     "events:PutEvents": {"events:source", "events:detail-type", "events:eventBusInvocation"},
+    "securityhub:BatchImportFindings": {"securityhub:TargetAccount"},
+    "dynamodb:PutItem": {
+        "dynamodb:LeadingKeys",
+        "dynamodb:Attributes",
+        "dynamodb:ReturnValues",
+        "dynamodb:EnclosingOperation",
+    },
     **{
         f"kms:{action}": {"kms:ViaService", "kms:CallerAccount", "kms:EncryptionContext:*", "kms:EncryptionContextKeys"}
         for action in ("Decrypt", "Encrypt", "GenerateDataKey", "GenerateDataKey*", "ReEncrypt*", "DescribeKey")

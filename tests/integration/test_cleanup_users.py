@@ -196,9 +196,9 @@ def test_cleanup_owner_is_on_the_notification(account: Account) -> None:
     account.create(NAME)
     cleanup(account, {"user_name": NAME})
     last = account.notifications()[-1]
-    assert last["attributes"] == {"owner": OWNER}
-    assert last["subject"] == "IAM key lifecycle cleanup_users: 2 done, 0 failed, 0 warnings"
-    assert json.loads(last["message"])["actions"][0]["action"] == "delete_user"
+    assert last["attributes"] == {"owner": OWNER, "kind": "run"}
+    assert last["subject"] == f"IAM keys (cleanup_users) for {OWNER}: 2 changes done"
+    assert f"- user {NAME}: user deleted with every credential it held. Why: " in last["message"]
 
 
 @pytest.mark.parametrize("path", ["/", "/removable-not/"])

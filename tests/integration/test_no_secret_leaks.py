@@ -1,7 +1,9 @@
-"""No secret access key in any log line, metric, return value or SNS message, across a whole key lifecycle."""
+"""No secret access key in any log line, metric, return value, SNS message or record of the notified open conditions,
+across a whole key lifecycle."""
 
 from __future__ import annotations
 
+import gzip
 import io
 import json
 import logging
@@ -9,20 +11,37 @@ import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import boto3
 import pytest
 import time_machine
 
 from key_lifecycle.handlers.common import get_aws
+from key_lifecycle.models.constants import CONDITIONS_KEY_PREFIX, LOCK_KEY_ATTRIBUTE
 from key_lifecycle.observability import logger
-from tests.support.moto_account import Account
+from tests.support.moto_account import Account, wire_functions
 
 START = datetime(2030, 1, 1, 9, 0, tzinfo=UTC)
 
 
 def test_a_full_cycle_never_reveals_a_secret_access_key(
-    account: Account, caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+    account: Account,
+    caplog: pytest.LogCaptureFixture,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    # Given every log record captured at DEBUG: the functions' JSON logger and everything else
+    # Given the lock table, where the scheduled runs record the conditions they notified
+    dynamodb = boto3.client("dynamodb")
+    dynamodb.create_table(
+        TableName="locks",
+        KeySchema=[{"AttributeName": LOCK_KEY_ATTRIBUTE, "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": LOCK_KEY_ATTRIBUTE, "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    wire_functions(monkeypatch, account, env={"LOCK_TABLE_NAME": "locks", "SECURITY_HUB_FINDINGS": "true"})
+    # And an unmanaged user whose key will be over 90 days old at the audit (a Security Hub finding)
+    account.iam.create_user(UserName="legacy-ci")
+    account.iam.create_access_key(UserName="legacy-ci")
+    # And every log record captured at DEBUG: the functions' JSON logger and everything else
     caplog.set_level(logging.DEBUG)
     powertools_lines = io.StringIO()
     handler = logging.StreamHandler(powertools_lines)
@@ -59,6 +78,7 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
             account.faults.clear()
             assert results[-1]["advice"]["keys"], results[-1]
             # And every user is cleaned up
+            results.append(account.invoke("create_keys", {"action": "audit"}))
             results.append(account.invoke("cleanup_users", {"user_name": "alice"}))
             traveller.move_to(START + timedelta(days=300))
             results.append(account.invoke("cleanup_users", {}))
@@ -82,8 +102,16 @@ def test_a_full_cycle_never_reveals_a_secret_access_key(
         "stdout and stderr (metrics)": "".join(capsys.readouterr()),
         "return values": json.dumps(results),
         "SNS messages": json.dumps(account.notifications()),
+        "Security Hub findings": json.dumps(boto3.client("securityhub").get_findings()["Findings"], default=str),
+        "open conditions (DynamoDB)": "\n".join(
+            gzip.decompress(item["conditions"]["B"]).decode()
+            for item in dynamodb.scan(TableName="locks")["Items"]
+            if item[LOCK_KEY_ATTRIBUTE]["S"].startswith(CONDITIONS_KEY_PREFIX)
+        ),
     }
     assert outputs["JSON log lines"] and outputs["SNS messages"] and '"_aws"' in outputs["stdout and stderr (metrics)"]
+    assert '"function": "rotate_keys"' in outputs["open conditions (DynamoDB)"]
+    assert "unmanaged_key_over_90_days" in outputs["Security Hub findings"]
     for secret in secrets:
         for where, text in outputs.items():
             assert secret not in text, f"a secret access key appears in {where}"

@@ -19,6 +19,7 @@ from moto import mock_aws
 from key_lifecycle.gateways.organizations import OrganizationsGateway
 from key_lifecycle.handlers.common import reset_cold_start
 from key_lifecycle.models.constants import (
+    CONDITIONS_KEY_PREFIX,
     SPOKE_BOUNDARY_POLICY_NAME,
     SPOKE_GROUP_NAME,
     SPOKE_PATH,
@@ -67,6 +68,10 @@ class Organization:
         return sorted(s["Name"] for s in sm.list_secrets(IncludePlannedDeletion=True)["SecretList"])
 
     def lock_keys(self) -> set[str]:
+        """The user locks' keys (the notified open conditions, under their own prefix, left out)."""
+        return {key for key in self.table_keys() if not key.startswith(CONDITIONS_KEY_PREFIX)}
+
+    def table_keys(self) -> set[str]:
         items = boto3.client("dynamodb").scan(TableName=LOCK_TABLE)["Items"]
         return {item["lock_key"]["S"] for item in items}
 
@@ -297,6 +302,8 @@ def test_a_single_account_run_keeps_its_lock_keys_and_its_report(org: Organizati
     report = org.hub.create("carol")
     assert report["errors"] == [] and report["account_id"] is None
     assert org.users() == ["carol"] and org.lock_keys() == {"carol"}
+    # (and the hub's own manual run is noted for the digest, in the open conditions' key space)
+    assert org.table_keys() == {"carol", f"{CONDITIONS_KEY_PREFIX}manual"}
     assert org.users("dev") == []
     assert "AssumeRole" not in org.hub.faults.operations()
 

@@ -110,8 +110,9 @@ def test_deactivation_waits_while_the_old_key_is_used_until_the_hard_cap(
     assert account.keys(NAME)[old] == "Inactive"
     # And the notification of that run is addressed to the user's owner
     last = account.notifications()[-1]
-    assert last["attributes"] == {"owner": "platform-team@example.com"}
-    assert "hard_cap_deactivated" in last["message"]
+    assert last["attributes"] == {"owner": "platform-team@example.com", "kind": "run"}
+    assert f"key {old}: access key deactivated" in last["message"]
+    assert "reached the hard maximum age of 120 days" in last["message"]
 
 
 def test_forced_rotation_replaces_the_key_now(account: Account) -> None:

@@ -187,7 +187,7 @@ def test_a_lost_notification_is_reported_not_fatal(account: Account) -> None:
     account.faults.fail("Publish")
     report = account.create(NAME)
     assert report["verification"] == "verified"
-    assert report["errors"] == ["notification not sent: Publish failed: AccessDenied"]
+    assert report["errors"] == [f"notification to {OWNER} not sent: Publish failed: AccessDenied"]
 
 
 def test_runs_without_news_send_no_notification(account: Account) -> None:

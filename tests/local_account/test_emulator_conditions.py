@@ -244,6 +244,36 @@ def test_put_events_is_judged_by_every_entrys_source(aws, principal, enforced) -
             caller.put_events(Entries=[entry, {**entry, "Source": "aws.iam"}])
 
 
+def test_dynamodb_leading_keys_is_the_partition_key_of_the_item_a_request_names(aws, principal, enforced) -> None:
+    # Given a table and a caller allowed its items only under one key prefix (dynamodb:LeadingKeys: AWS sets it
+    # from the partition key value of GetItem, PutItem, UpdateItem and DeleteItem requests)
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    table = dynamodb.create_table(
+        TableName="locks",
+        KeySchema=[{"AttributeName": "lock_key", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "lock_key", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )["TableDescription"]["TableArn"]
+    caller = principal(
+        allow(
+            ["dynamodb:GetItem", "dynamodb:PutItem"],
+            table,
+            Condition={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["open-conditions/*"]}},
+        )
+    ).client("dynamodb")
+    with enforced():
+        # Then an item under the prefix is readable and writable, one outside it neither
+        caller.put_item(TableName="locks", Item={"lock_key": {"S": "open-conditions/rotate"}})
+        caller.get_item(TableName="locks", Key={"lock_key": {"S": "open-conditions/rotate"}})
+        for call in (
+            lambda: caller.put_item(TableName="locks", Item={"lock_key": {"S": "alice"}}),
+            lambda: caller.get_item(TableName="locks", Key={"lock_key": {"S": "alice"}}),
+        ):
+            with pytest.raises(ClientError) as refused:
+                call()
+            assert error_code(refused) == "AccessDeniedException"
+
+
 def test_a_direct_kms_call_carries_no_via_service(aws, principal, enforced) -> None:
     # Given an allow on the key only through Secrets Manager: AWS sets kms:ViaService only when the service
     # calls KMS for the caller (moto's Secrets Manager and SNS never call KMS, so only this side is exercised)

@@ -99,7 +99,8 @@ def fingerprint(world: World) -> dict[str, Any]:
     }
     state["stored_keys"] = sorted(world.all_secret_access_keys())
     items = boto3.client("dynamodb").scan(TableName=LOCK_TABLE)["Items"]
-    state["locks"] = sorted(json.dumps(item, sort_keys=True) for item in items)
+    # (the open conditions' record is a binary attribute: compared by its bytes, in hex)
+    state["locks"] = sorted(json.dumps(item, sort_keys=True, default=bytes.hex) for item in items)
     return state
 
 

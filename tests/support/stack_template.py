@@ -177,6 +177,8 @@ VARIANT_CONTEXT: dict[str, Any] = {
     "secret_readers": ["arn:aws:iam::123456789012:role/ci-deployer"],
     "removable_group_path": "/contractor-groups/",
     "generate_bootstrap_version_rule": False,
+    "digest": "off",
+    "security_hub_findings": True,
 }
 
 

@@ -50,6 +50,7 @@ def test_every_variable_is_read_and_converted() -> None:
         "LOCK_TABLE_NAME": "user-locks",
         "ADVISE_WINDOW_DAYS": "60",
         "ADVISE_LOOKUP_BUDGET": "120",
+        "SECURITY_HUB_FINDINGS": "true",
     }
     assert set(environ) == set(ENVIRONMENT)
     # When read
@@ -81,6 +82,7 @@ def test_every_variable_is_read_and_converted() -> None:
         "lock_table_name": "user-locks",
         "advise_window_days": 60,
         "advise_lookup_budget": 120,
+        "security_hub_findings": True,
     }
 
 

@@ -13,6 +13,7 @@ import boto3
 from botocore.config import Config
 
 from key_lifecycle.gateways.advisor_state import AdvisorStateGateway
+from key_lifecycle.gateways.conditions import ConditionStore
 from key_lifecycle.gateways.errors import call
 from key_lifecycle.gateways.events import EventPublisher
 from key_lifecycle.gateways.iam import IamGateway
@@ -22,6 +23,7 @@ from key_lifecycle.gateways.organizations import OrganizationsGateway
 from key_lifecycle.gateways.posture import PostureGateway
 from key_lifecycle.gateways.results import ResultReader
 from key_lifecycle.gateways.secrets import SecretsGateway
+from key_lifecycle.gateways.securityhub import FindingsGateway
 from key_lifecycle.gateways.sts import CLIENT_LOCK, KeyVerifier
 from key_lifecycle.gateways.trail import LookupBudget, TrailGateway
 from key_lifecycle.models.constants import SPOKE_PATH, SPOKE_ROLE_NAME_PREFIX
@@ -103,9 +105,19 @@ class Aws:
         """A run's LookupEvents budget, paced with this environment's sleep."""
         return LookupBudget(requests, sleep=self._sleep)
 
+    def conditions(self, table_name: str) -> ConditionStore:
+        """The notified open conditions, in the lock table (the hub's, per account, in organization mode)."""
+        if self.hub is not None:
+            return ConditionStore(self.hub._dynamodb, table_name, key_prefix=f"{self.account_id}/")
+        return ConditionStore(self._dynamodb, table_name)
+
     @cached_property
     def events(self) -> EventPublisher:
         return self.hub.events if self.hub is not None else EventPublisher(self.client("events"))
+
+    @cached_property
+    def findings(self) -> FindingsGateway:
+        return FindingsGateway(self.client("securityhub"))
 
     @cached_property
     def organizations(self) -> OrganizationsGateway:

@@ -49,6 +49,9 @@ STAGE_PREVIOUS = "AWSPREVIOUS"
 # The per-user lock table: its partition key and its TTL attribute (epoch seconds).
 LOCK_KEY_ATTRIBUTE = "lock_key"
 LOCK_TTL_ATTRIBUTE = "expires_at"
+# The notified open conditions share the table under their own key space (never a user lock's key: a user name
+# holds no "/" at its start, and these keys start with this prefix).
+CONDITIONS_KEY_PREFIX = "open-conditions/"
 
 
 class KeyStatus(StrEnum):

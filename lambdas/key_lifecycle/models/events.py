@@ -64,6 +64,12 @@ class AuditEvent(_Event):
     account_id: AccountId | None = None
 
 
+class DigestEvent(_Event):
+    """`{"action": "digest"}`: the operator's digest of what changed since the last one (also its schedule's input)."""
+
+    action: Literal["digest"]
+
+
 class InventoryEvent(_Event):
     """`{"action": "report"}`: the inventory of managed users and their keys (read-only)."""
 
@@ -128,7 +134,13 @@ class AggregateRunsEvent(_Event):
 
 
 CreateKeysRequest = (
-    CreateUserEvent | ReconcileEvent | AuditEvent | InventoryEvent | ListAccountsEvent | AggregateRunsEvent
+    CreateUserEvent
+    | ReconcileEvent
+    | AuditEvent
+    | InventoryEvent
+    | DigestEvent
+    | ListAccountsEvent
+    | AggregateRunsEvent
 )
 # The create function's payloads, told apart by their action (an unknown or missing one is refused by name).
 _CREATE_KEYS_REQUEST = Annotated[CreateKeysRequest, Field(discriminator="action")]

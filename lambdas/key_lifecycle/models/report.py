@@ -82,6 +82,8 @@ class Report(Model):
     inventory: dict[str, Any] | None = None
     change: dict[str, Any] | None = None
     advice: dict[str, Any] | None = None  # {"action": "advise"}: the prefer-roles recommendations
+    # {"action": "digest"}: what the operator's digest counted (changes since the last digest, open conditions)
+    digest: dict[str, Any] | None = None
     # organization mode: {"action": "list_accounts"} gives the target accounts, [{"account_id": ..., "name": ...}];
     # {"action": "aggregate_runs"} the organization run (accounts done and failed, actions and warnings by account)
     accounts: list[dict[str, str]] | None = None

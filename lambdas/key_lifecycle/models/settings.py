@@ -64,6 +64,8 @@ class Settings(BaseModel):
     # keeps 90), and how many LookupEvents requests a run may make (2 a second: 500 take about four minutes).
     advise_window_days: int = Field(default=30, ge=1, le=90)
     advise_lookup_budget: int = Field(default=500, ge=1, le=1500)
+    # Open conditions also become Security Hub findings of this account (docs/notifications.md); off by default.
+    security_hub_findings: bool = False
 
     @field_validator(*_OPTIONAL, mode="before")
     @classmethod

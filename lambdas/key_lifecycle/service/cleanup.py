@@ -40,7 +40,7 @@ def _cleanup(request: CleanupEvent, context: Context) -> Decision:
             report=report,
             skip_users=deleted,
         )
-    return Decision(report, snapshot)
+    return Decision(report, snapshot, source="cleanup" if request.user_name is None else None)
 
 
 # With an `account_id`, in that member account of the organization; without one, in this account.

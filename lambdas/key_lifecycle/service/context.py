@@ -29,4 +29,7 @@ class Decision:
     snapshot: AccountSnapshot | None = None
     owner: str | None = None  # the owner the run concerns, when the request names one
     kind: str | None = None  # the notification's `kind` attribute (subscriptions filter on it); none for run reports
+    # The source of conditions this run reports in full (a scheduled run over the whole account: "reconcile",
+    # "rotate", "cleanup", "audit"): its warnings are compared with the ones already told. None: a manual request.
+    source: str | None = None
     notify: bool = True  # False: the run report is not notified (an organization run notifies its aggregate once)

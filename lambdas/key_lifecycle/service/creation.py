@@ -13,6 +13,7 @@ from key_lifecycle.models.events import (
     AuditEvent,
     CreateKeysRequest,
     CreateUserEvent,
+    DigestEvent,
     InventoryEvent,
     ListAccountsEvent,
     ReconcileEvent,
@@ -20,6 +21,7 @@ from key_lifecycle.models.events import (
 from key_lifecycle.models.report import Report
 from key_lifecycle.models.snapshot import AccountSnapshot
 from key_lifecycle.service.context import Context, Decision
+from key_lifecycle.service.digest import run_digest
 from key_lifecycle.service.organization import aggregate_runs, in_account, list_accounts
 from key_lifecycle.service.reports import audit_report, inventory_report
 from key_lifecycle.service.runner import RunOutcome
@@ -35,7 +37,10 @@ def _create_keys(request: CreateKeysRequest, context: Context) -> Decision:
     if isinstance(request, AggregateRunsEvent):
         return aggregate_runs(request, FUNCTION, context)
     if isinstance(request, AuditEvent):
-        return Decision(audit_report(aws, settings, context.now, FUNCTION), kind="audit")
+        report, snapshot = audit_report(aws, settings, context.now, FUNCTION)
+        return Decision(report, snapshot, kind="audit", source="audit")
+    if isinstance(request, DigestEvent):
+        return run_digest(FUNCTION, context)
     if isinstance(request, InventoryEvent):
         return Decision(inventory_report(aws, settings, context.now, FUNCTION))
     if isinstance(request, ReconcileEvent):
@@ -43,7 +48,7 @@ def _create_keys(request: CreateKeysRequest, context: Context) -> Decision:
             context, lambda seen: plan_reconcile(seen, context.now, settings), with_last_used=False
         )
         report, _ = execute(FUNCTION, plan, snapshot, context, finish_provisioning=True)
-        return Decision(report, snapshot)
+        return Decision(report, snapshot, source="reconcile")
     snapshot = read_snapshot(aws, settings, user_name=request.user_name, with_last_used=False)
     plan = plan_create_user(request, snapshot, context.now, settings)
     report, outcome = execute(FUNCTION, plan, snapshot, context, request=request, finish_provisioning=True)

@@ -14,14 +14,16 @@ from key_lifecycle.gateways.snapshot import read_snapshot
 from key_lifecycle.models.constants import AUDIT_CODE_PREFIX, AUDIT_DETAIL_TYPE, PostureMetric
 from key_lifecycle.models.report import Report, Warning
 from key_lifecycle.models.settings import Settings
+from key_lifecycle.models.snapshot import AccountSnapshot
 from key_lifecycle.observability import metrics
 from key_lifecycle.service.notifications import publish_events
 
 AUDIT_EVENT_FINDINGS = 100  # an event holds at most 256 KB; the full list is in the report and the notification
 
 
-def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:
-    """The posture audit as a report: each finding is also a warning (so it is notified), counts as metrics."""
+def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> tuple[Report, AccountSnapshot]:
+    """The posture audit as a report (each finding is also a warning, notified when it opens and when it clears;
+    counts as metrics) and the snapshot it read (whose owner tags route the findings)."""
     credentials = aws.iam.credential_report(now)
     if credentials is None:
         # IAM did not finish generating one in time: the audit fails visibly and the next one tries again.
@@ -53,7 +55,7 @@ def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> 
     summary = result.as_dict()
     summary["findings"] = summary["findings"][:AUDIT_EVENT_FINDINGS]
     publish_events(aws, settings, [(AUDIT_DETAIL_TYPE, summary)], report)
-    return report
+    return report, snapshot
 
 
 def inventory_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:

@@ -27,13 +27,14 @@ def _rotate(request: RotateEvent | AdviseEvent, context: Context) -> Decision:
             time_budget=context.budget,
         )
         return Decision(report, kind="advise")
-    if request.user_name is None and not request.force:
+    scheduled = request.user_name is None and not request.force
+    if scheduled:
         snapshot, plan = read_and_plan(context, lambda seen: plan_rotation(seen, context.now, context.settings))
     else:
         snapshot = read_snapshot(context.aws, context.settings, user_name=request.user_name)
         plan = plan_rotation(snapshot, context.now, context.settings, user_name=request.user_name, force=request.force)
     report, _ = execute(FUNCTION, plan, snapshot, context)
-    return Decision(report, snapshot)
+    return Decision(report, snapshot, source="rotate" if scheduled else None)
 
 
 # With an `account_id`, in that member account of the organization; without one, in this account.
