@@ -26,7 +26,7 @@ def schedule(s: Synth, name: str) -> dict:
 
 def test_all_schedules_are_in_the_stack_schedule_group(default_synth: Synth) -> None:
     group = default_synth.properties("AWS::Scheduler::ScheduleGroup", "SchedulesGroup")
-    assert len(default_synth.of_type("AWS::Scheduler::Schedule")) == 5
+    assert len(default_synth.of_type("AWS::Scheduler::Schedule")) == 6
     # (Ref of a schedule group returns its name; without a Name property CloudFormation generates one per create)
     for name in SCHEDULES:
         assert schedule(default_synth, name)["GroupName"] == default_synth.ref(

@@ -115,7 +115,7 @@ def test_schedule_retries_are_within_schedulers_limits_and_have_a_dead_letter_qu
 ) -> None:
     # EventBridge Scheduler RetryPolicy: MaximumRetryAttempts 0-185, MaximumEventAgeInSeconds 60-86400
     schedules = _resources(templates, "AWS::Scheduler::Schedule")
-    assert len(schedules) == 5
+    assert len(schedules) == 6
     for name, schedule in schedules.items():
         retry = schedule["Target"]["RetryPolicy"]
         assert 0 <= retry["MaximumRetryAttempts"] <= 185, name
