@@ -152,4 +152,5 @@ def test_advance_fires_the_hub_schedules_which_start_the_state_machines(org: Loc
     assert {"reconcile", "cleanup"} <= set(jobs)
     actions = [i.event.get("action") for i in fired if isinstance(i.event, dict)]
     assert actions.count("list_accounts") == actions.count("aggregate_runs") == len(runs)
-    assert all(i.source == "state machine" for i in fired)
+    # (the operator's digest is the hub's own, one message a day: its schedule invokes the function directly)
+    assert all(i.source == "state machine" for i in fired if i.event != {"action": "digest"})
