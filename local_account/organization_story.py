@@ -110,7 +110,7 @@ class OrganizationStory:
             self._start_story(name, self.days)
 
     def _start_story(self, name: str, days: int) -> None:
-        story = Story(MemberAccount(self.organization, name), days=days)
+        story = Story(MemberAccount(self.organization, name), days=days, advisor_consumers=False)
         story.seed()
         story.begin()
         self.stories[name] = story

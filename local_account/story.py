@@ -95,9 +95,13 @@ class StoredKey:
 class Story:
     """Seeds the account, then each simulated day lets the consumers work and checks the invariants."""
 
-    def __init__(self, account: Any, *, days: int) -> None:
+    def __init__(self, account: Any, *, days: int, advisor_consumers: bool = True) -> None:
         self.account = account
         self.days = days
+        # The prefer-roles advisor's consumers work through the account's recorded CloudTrail, which only the local
+        # account emulates (not an organization's member accounts).
+        self.advisor_consumers = advisor_consumers
+        self._apps: dict[str, tuple[str, str]] = {}
         self.start: dt.datetime = account.now
         self.secrets = Secrets()
         self.rows: list[TimelineRow] = []
@@ -141,7 +145,7 @@ class Story:
         self._create_unmanaged_in_path_user()
         # Consumers of several origins for the prefer-roles advisor (local_account/consumers.py): users of their own
         # outside the managed path, so the managed users' story is unchanged; out of scope, so checked untouched.
-        self._apps = consumers.seed(self.account)
+        self._apps = consumers.seed(self.account) if self.advisor_consumers else {}
         for _, secret in self._apps.values():
             self.secrets.add(secret)
         self.out_of_scope_before = self.snapshot_out_of_scope()
@@ -255,7 +259,7 @@ class Story:
         if now.weekday() < 5:
             self._deploy_pipeline(now)
         self._legacy_batch_job(now)
-        if now.weekday() == 0:  # Monday, before the weekly advise run (08:00)
+        if now.weekday() == 0 and self._apps:  # Monday, before the weekly advise run (08:00)
             consumers.work(self.account, self._apps)
         self.check_working_keys(now)
         day = day_number(now, self.start)

@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 from moto.core.config import default_user_config
 
-from local_account.emulator import map_runs, state_errors
+from local_account.emulator import execution_context, map_runs, state_errors
 
 # (function ARN or name, event) -> (result, error or None): the local account's runtime.
 Invoker = Callable[[str, Any], tuple[Any, str | None]]
@@ -108,6 +108,8 @@ class Route:
         map_runs.install()
         # States.ALL leaves States.Runtime and States.DataLimitExceeded alone, as on AWS (emulator/state_errors.py).
         state_errors.install()
+        # $$.Execution.StartTime as AWS gives it, an ISO 8601 string (emulator/execution_context.py).
+        execution_context.install()
         # The interpreter logs each failed state as an error and warns that tolerated failures have no effect
         # (here they have): an execution's failure is read from DescribeExecution, not from moto's log.
         self._interpreter_log = logging.getLogger("moto.stepfunctions")
@@ -139,4 +141,5 @@ class Route:
             retrier.time = original_time
         map_runs.uninstall()
         state_errors.uninstall()
+        execution_context.uninstall()
         self._interpreter_log.setLevel(self._log_level)

@@ -4,6 +4,7 @@ differs from AWS: ASL's ToleratedFailurePercentage is a number 0-100, an integer
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -293,3 +294,37 @@ def test_a_missing_function_fails_a_lambda_task_with_lambdas_error(account: Loca
     done = account.start_execution(_create(account, "missing-function", _failing_task({"MaxAttempts": 0})), {})
     assert done["status"] == "FAILED" and done.get("error") == "Lambda.ResourceNotFoundException", done
     assert MISSING_FUNCTION in done.get("cause", "")
+
+
+def test_the_map_failure_payload_as_the_interpreter_builds_it_is_one_aggregate_runs_accepts(
+    account: LocalAccount, results_bucket: str
+) -> None:
+    # The stack's AggregateFailedRun payload (tests/infrastructure/test_stack_organization.py pins it), built from
+    # the map's caught error and $$.Execution.StartTime (AWS: ISO 8601, e.g. 2019-03-26T20:14:13.192Z).
+    from key_lifecycle.models.events import AggregateRunsEvent, ResultWriterPrefix, parse_create_keys_event
+
+    definition = _map_over_accounts(
+        Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.map_failed", "Next": "AggregateFailedRun"}]
+    )
+    definition["States"]["AggregateFailedRun"] = {
+        "Type": "Pass",
+        "Parameters": {
+            "action": "aggregate_runs",
+            "job": "rotate",
+            "result_writer": {
+                "bucket": results_bucket,
+                "prefix": "rotate/",
+                "written_after.$": "$$.Execution.StartTime",
+            },
+            "map_failed.$": "$.map_failed",
+        },
+        "End": True,
+    }
+    done = account.start_execution(_create(account, "failed-run-payload", definition), ACCOUNTS)
+    assert done["status"] == "SUCCEEDED", done
+    event = parse_create_keys_event(json.loads(done["output"]))
+    assert isinstance(event, AggregateRunsEvent) and event.map_failed is not None
+    assert event.map_failed.Error == "States.ExceedToleratedFailureThreshold"
+    # AWS: $$.Execution.StartTime is an ISO 8601 string; moto gave its datetime, which no output can carry
+    assert isinstance(event.result_writer, ResultWriterPrefix) and event.result_writer.written_after is not None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event.result_writer.written_after)
