@@ -536,7 +536,7 @@ class OrganizationHub(Construct):
                     "job": spec.construct_id.lower(),
                     "result_writer": {
                         "bucket": self.results_bucket.bucket_name,
-                        "prefix": f"{spec.construct_id.lower()}/",
+                        "prefix": spec.construct_id.lower(),  # the ResultWriter's own
                         "written_after.$": "$$.Execution.StartTime",
                     },
                     "map_failed.$": "$.map_failed",

@@ -267,7 +267,7 @@ def test_an_account_failure_is_a_result_and_a_failed_map_run_is_still_reported(
     assert aggregate["Parameters"] == {
         "action": "aggregate_runs",
         "job": job.lower(),
-        "result_writer": {"bucket": bucket, "prefix": f"{job.lower()}/", "written_after.$": "$$.Execution.StartTime"},
+        "result_writer": {"bucket": bucket, "prefix": job.lower(), "written_after.$": "$$.Execution.StartTime"},
         "map_failed.$": "$.map_failed",
     }
     failed = states[aggregate["Next"]]
