@@ -26,6 +26,7 @@ import boto3
 import botocore.session
 import time_machine
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from local_account import emulator, transport
 from local_account.botocore_patches import shared_loader
@@ -484,6 +485,13 @@ class LocalAccount:
 
     def _invoke_from_state_machine(self, function_arn: str, event: Any) -> tuple[Any, str | None]:
         name = ":".join(function_arn.split(":")[:7]) if function_arn.startswith("arn:") else function_arn
+        try:
+            self.function(name)
+        except LocalAccountError:
+            # As Lambda answers the task's Invoke (the task fails with Lambda.ResourceNotFoundException).
+            error = {"Code": "ResourceNotFoundException", "Message": f"Function not found: {function_arn}"}
+            metadata = {"HTTPStatusCode": 404, "RequestId": str(uuid.uuid4())}
+            raise ClientError({"Error": error, "ResponseMetadata": metadata}, "Invoke") from None
         invocation = self._invoke(name, event, source="state machine", schedule=None)
         return invocation.result, invocation.error
 

@@ -67,6 +67,8 @@ ROOT_PARAMETER = "OrganizationRootId"
 # The create function's actions the state machines call (the engine's contract).
 LIST_ACCOUNTS_ACTION = "list_accounts"
 AGGREGATE_ACTION = "aggregate_runs"
+# The error an organization run's execution ends with when its map run failed (after the run report).
+MAP_RUN_FAILED = "OrganizationRunFailed"
 RESULTS_EXPIRY = Duration.days(30)
 # Errors Lambda raises when it could not run the function (throttled, service side): retried with backoff and full
 # jitter, so a thousand items throttled together do not come back together.
@@ -481,7 +483,7 @@ class OrganizationHub(Construct):
             jitter_strategy=sfn.JitterType.FULL,
         )
         # The function failing in a member account (its own retries on throttling exhausted, a timeout): once
-        # more, later, before the account is counted failed against the tolerated percentage.
+        # more, later, before the account is reported failed (AccountFailed).
         run_in_account.add_retry(
             errors=["States.TaskFailed", "States.Timeout"],
             interval=Duration.seconds(30),
@@ -489,6 +491,15 @@ class OrganizationHub(Construct):
             max_attempts=2,
             jitter_strategy=sfn.JitterType.FULL,
         )
+        # After its retries, an account's failure is that account's result, not a failed child execution: the map
+        # goes on with the others and AggregateRuns names it. The tolerated failure percentage then counts only
+        # what a child could not even record (States.Runtime, States.DataLimitExceeded: no Catch takes them).
+        account_failed = sfn.Pass(
+            scope,
+            "AccountFailed",
+            parameters={"account_id.$": "$.account_id", "failed.$": "$.failure"},
+        )
+        run_in_account.add_catch(account_failed, errors=[sfn.Errors.ALL], result_path="$.failure")
         each_account = sfn.DistributedMap(
             scope,
             "EachAccount",
@@ -498,7 +509,7 @@ class OrganizationHub(Construct):
             tolerated_failure_percentage=organization.tolerated_failure_percentage,
             result_writer_v2=sfn.ResultWriterV2(bucket=self.results_bucket, prefix=spec.construct_id.lower()),
         )
-        each_account.item_processor(run_in_account)
+        each_account.item_processor(sfn.Chain.start(run_in_account))
         aggregate = tasks.LambdaInvoke(
             scope,
             "AggregateRuns",
@@ -512,6 +523,34 @@ class OrganizationHub(Construct):
             ),
             payload_response_only=True,
         )
+        # The map run itself failing (its tolerated failures exceeded, States.Runtime): still one run report and
+        # one notification, from what the run wrote under this execution's start, then the execution fails so that
+        # alarms on failed executions fire.
+        aggregate_failed = tasks.LambdaInvoke(
+            scope,
+            "AggregateFailedRun",
+            lambda_function=functions["create_keys"],
+            payload=sfn.TaskInput.from_object(
+                {
+                    "action": AGGREGATE_ACTION,
+                    "job": spec.construct_id.lower(),
+                    "result_writer": {
+                        "bucket": self.results_bucket.bucket_name,
+                        "prefix": spec.construct_id.lower(),  # the ResultWriter's own
+                        "written_after.$": "$$.Execution.StartTime",
+                    },
+                    "map_failed.$": "$.map_failed",
+                }
+            ),
+            payload_response_only=True,
+        )
+        run_failed = sfn.Fail(
+            scope,
+            "RunFailed",
+            error=MAP_RUN_FAILED,
+            cause="The map over the accounts failed; the run report names why and the accounts it reached",
+        )
+        each_account.add_catch(aggregate_failed.next(run_failed), errors=[sfn.Errors.ALL], result_path="$.map_failed")
         machine = sfn.StateMachine(
             self,
             f"{spec.construct_id}StateMachine",

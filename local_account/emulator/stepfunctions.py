@@ -17,7 +17,7 @@ import boto3
 from botocore.config import Config
 from moto.core.config import default_user_config
 
-from local_account.emulator import map_runs
+from local_account.emulator import execution_context, map_runs, state_errors
 
 # (function ARN or name, event) -> (result, error or None): the local account's runtime.
 Invoker = Callable[[str, Any], tuple[Any, str | None]]
@@ -106,6 +106,10 @@ class Route:
         default_user_config.setdefault("stepfunctions", {})["execute_state_machine"] = True
         # A Distributed Map's result files and tolerated failures as AWS has them (emulator/map_runs.py).
         map_runs.install()
+        # States.ALL leaves States.Runtime and States.DataLimitExceeded alone, as on AWS (emulator/state_errors.py).
+        state_errors.install()
+        # $$.Execution.StartTime as AWS gives it, an ISO 8601 string (emulator/execution_context.py).
+        execution_context.install()
         # The interpreter logs each failed state as an error and warns that tolerated failures have no effect
         # (here they have): an execution's failure is read from DescribeExecution, not from moto's log.
         self._interpreter_log = logging.getLogger("moto.stepfunctions")
@@ -136,4 +140,6 @@ class Route:
             retrier, original_time = self._retrier_time
             retrier.time = original_time
         map_runs.uninstall()
+        state_errors.uninstall()
+        execution_context.uninstall()
         self._interpreter_log.setLevel(self._log_level)

@@ -243,6 +243,37 @@ def test_each_job_lists_the_accounts_maps_over_them_and_aggregates(organization_
     }
 
 
+@pytest.mark.parametrize("job", sorted(JOBS))
+def test_an_account_failure_is_a_result_and_a_failed_map_run_is_still_reported(
+    organization_synth: Synth, job: str
+) -> None:
+    states = definition(organization_synth, job)["States"]
+    create = organization_synth.arn("AWS::Lambda::Function", "FunctionsCreateKeysFunction")
+    each = states["EachAccount"]
+    # An account's failure after the retries is caught into that account's result (its id, the error and cause)
+    processor = each["ItemProcessor"]["States"]
+    run = processor[each["ItemProcessor"]["StartAt"]]
+    (catch,) = run["Catch"]
+    assert catch["ErrorEquals"] == ["States.ALL"] and catch["ResultPath"] == "$.failure"
+    caught = processor[catch["Next"]]
+    assert caught["Type"] == "Pass" and caught["End"] is True
+    assert caught["Parameters"] == {"account_id.$": "$.account_id", "failed.$": "$.failure"}
+    # The map run failing is caught into an aggregation of what this execution's run wrote, then a Fail state
+    (map_catch,) = each["Catch"]
+    assert map_catch["ErrorEquals"] == ["States.ALL"] and map_catch["ResultPath"] == "$.map_failed"
+    aggregate = states[map_catch["Next"]]
+    assert aggregate["Resource"] == create
+    bucket = organization_synth.ref("AWS::S3::Bucket", "OrganizationRunResultsBucket")
+    assert aggregate["Parameters"] == {
+        "action": "aggregate_runs",
+        "job": job.lower(),
+        "result_writer": {"bucket": bucket, "prefix": job.lower(), "written_after.$": "$$.Execution.StartTime"},
+        "map_failed.$": "$.map_failed",
+    }
+    failed = states[aggregate["Next"]]
+    assert failed == {"Type": "Fail", "Error": "OrganizationRunFailed", "Cause": failed["Cause"]} and failed["Cause"]
+
+
 def test_state_machines_log_and_trace(organization_synth: Synth) -> None:
     for machine in organization_synth.of_type("AWS::StepFunctions::StateMachine").values():
         properties = machine["Properties"]

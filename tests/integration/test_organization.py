@@ -406,6 +406,55 @@ def test_aggregate_runs_gives_one_report_and_one_notification_for_the_organizati
     assert org.hub.invoke("create_keys", by_prefix)["organization"] == section
 
 
+def test_a_failed_map_run_is_still_reported_and_notified_with_the_results_it_wrote(
+    org: Organization, traveller: time_machine.Traveller
+) -> None:
+    dev, sandbox = org.members["dev"], org.members["sandbox"]
+    traveller.move_to(START + timedelta(days=3))
+    started = datetime.now(UTC)
+    # Given a map run that failed (its threshold exceeded) after writing dev done and sandbox's caught failure
+    done = org.hub.invoke("cleanup_users", {"account_id": dev})
+    cause = json.dumps({"errorType": "AwsError", "errorMessage": "AssumeRole failed: AccessDenied", "trace": []})
+    caught = {"account_id": sandbox, "failed": {"Error": "AwsError", "Cause": cause}}
+    traveller.shift(timedelta(seconds=40))
+    _write_results(
+        org,
+        "cleanup/",
+        succeeded=[
+            _entry(dev, "SUCCEEDED", Output=json.dumps(done)),
+            _entry(sandbox, "SUCCEEDED", Output=json.dumps(caught)),
+        ],
+        failed=[],
+    )
+    threshold = "States.ExceedToleratedFailureThreshold"
+    event = {
+        "action": "aggregate_runs",
+        "job": "cleanup",
+        "result_writer": {"bucket": BUCKET, "prefix": "cleanup/", "written_after": started.isoformat()},
+        "map_failed": {"Error": threshold, "Cause": "The specified tolerated failure threshold was exceeded"},
+    }
+    notified = len(org.hub.notifications())
+    # When the map state's Catch aggregates the run
+    report = org.hub.invoke("create_keys", event)
+    # Then the report says the map run failed and why, beside the accounts it reached, and it is notified once
+    section = report["organization"]
+    assert report["errors"][0].startswith(f"the map run over the accounts failed: {threshold}: The specified")
+    assert section["map_failed"]["error"] == threshold
+    assert section["accounts_done"] == [dev]
+    assert section["accounts_failed"] == [
+        {"account_id": sandbox, "reason": "AwsError: AssumeRole failed: AccessDenied"}
+    ]
+    assert len(org.hub.notifications()[notified:]) == 1
+    # And a run that wrote nothing since the execution began is reported failed, not given an older run's results
+    later = {
+        **event,
+        "result_writer": {**event["result_writer"], "written_after": (started + timedelta(hours=1)).isoformat()},
+    }
+    report = org.hub.invoke("create_keys", later)
+    assert report["organization"]["accounts"] == 0
+    assert "per-account results: no manifest.json under the prefix since the run began" in report["errors"][0]
+
+
 def test_aggregate_runs_without_result_files_is_refused_by_field(org: Organization) -> None:
     boto3.client("s3").create_bucket(Bucket=BUCKET)
     event = {"action": "aggregate_runs", "job": "cleanup", "result_writer": {"bucket": BUCKET, "prefix": "none/"}}

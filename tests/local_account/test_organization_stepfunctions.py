@@ -4,6 +4,7 @@ differs from AWS: ASL's ToleratedFailurePercentage is a number 0-100, an integer
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -198,3 +199,132 @@ def test_a_map_run_fails_beyond_its_tolerated_failures(
     assert done["status"] == status, done
     if status == "FAILED":
         assert done.get("error") == "States.ExceedToleratedFailureThreshold"
+
+
+# --- Catch inside a Distributed Map and on the map itself ----------------------------------------------------
+
+
+def test_a_catch_in_the_item_processor_makes_an_items_failure_its_result(
+    account: LocalAccount, results_bucket: str
+) -> None:
+    # AWS: a Task's Catch inside the item processor ends the child execution SUCCEEDED with the catcher's output (the
+    # state's input with {"Error", "Cause"} at the Catch's ResultPath); the ResultWriter lists it with the succeeded
+    # ones and it does not count against the tolerated failures (here none are tolerated).
+    definition = _map_over_accounts()
+    processor = definition["States"]["EachAccount"]["ItemProcessor"]["States"]
+    processor["Boom"] = {
+        "Type": "Task",
+        "Resource": "arn:aws:states:::lambda:invoke",
+        "Parameters": {"FunctionName": MISSING_FUNCTION, "Payload": {}},
+        "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 1}],
+        "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.failure", "Next": "AccountFailed"}],
+        "End": True,
+    }
+    processor["AccountFailed"] = {
+        "Type": "Pass",
+        "Parameters": {"account_id.$": "$.account_id", "failed.$": "$.failure"},
+        "End": True,
+    }
+    done = account.start_execution(_create(account, "caught-item", definition), ACCOUNTS)
+    assert done["status"] == "SUCCEEDED", done
+    files = _read(account, json.loads(done["output"])["ResultWriterDetails"]["Key"])["ResultFiles"]
+    assert files["FAILED"] == []
+    succeeded = {
+        json.loads(e["Input"])["account_id"]: json.loads(e["Output"])
+        for e in _read(account, files["SUCCEEDED"][0]["Key"])
+    }
+    caught = succeeded["222222222222"]
+    assert caught["account_id"] == "222222222222" and set(caught["failed"]) == {"Error", "Cause"}
+    assert caught["failed"]["Error"] == "Lambda.ResourceNotFoundException", caught
+    assert MISSING_FUNCTION in caught["failed"]["Cause"]
+    assert succeeded["111111111111"] == {"done": "111111111111"}
+
+
+def test_a_catch_on_the_map_takes_a_map_run_that_exceeded_its_threshold(
+    account: LocalAccount, results_bucket: str
+) -> None:
+    # AWS: States.ExceedToleratedFailureThreshold is the Map state's error, which its Catch takes like any other
+    # (States.ALL matches it): the Catch's Next runs with the state's input and {"Error", "Cause"} at its
+    # ResultPath, and the run's result files and manifest are written as for a run that completed.
+    definition = _map_over_accounts(
+        Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.map_failed", "Next": "Report"}]
+    )
+    definition["States"]["Report"] = {"Type": "Pass", "End": True}
+    done = account.start_execution(_create(account, "caught-map", definition), ACCOUNTS)
+    assert done["status"] == "SUCCEEDED", done
+    output = json.loads(done["output"])
+    assert output["accounts"] == ACCOUNTS["accounts"]
+    assert output["map_failed"]["Error"] == "States.ExceedToleratedFailureThreshold"
+    assert "threshold was exceeded" in output["map_failed"]["Cause"]
+    listed = account.admin_client("s3").list_objects_v2(Bucket=results_bucket, Prefix="rotate/")["Contents"]
+    manifests = [_read(account, o["Key"]) for o in listed if o["Key"].endswith("/manifest.json")]
+    (manifest,) = [m for m in manifests if ":mapRun:caught-map/" in m["MapRunArn"]]
+    files = manifest["ResultFiles"]
+    (failed,) = _read(account, files["FAILED"][0]["Key"])
+    assert json.loads(failed["Input"])["account_id"] == "222222222222"
+
+
+def test_a_catch_or_retry_on_states_all_leaves_a_runtime_error_alone(account: LocalAccount) -> None:
+    # AWS: "States.ALL ... can't catch the States.DataLimitExceeded terminal error type and runtime error types": a
+    # task's States.Runtime error (here a JSONPath its input does not hold) is neither retried nor caught and fails
+    # the execution; moto's States.ALL retried and caught it.
+    definition = {
+        "StartAt": "Call",
+        "States": {
+            "Call": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::lambda:invoke",
+                "Parameters": {"FunctionName": MISSING_FUNCTION, "Payload": {"x.$": "$.nope"}},
+                "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 1, "MaxAttempts": 2}],
+                "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.caught", "Next": "Caught"}],
+                "End": True,
+            },
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    }
+    waits_before = len(account.retry_waits)
+    done = account.start_execution(_create(account, "runtime-error", definition), {})
+    assert done["status"] == "FAILED" and done.get("error") == "States.Runtime", done
+    assert account.retry_waits[waits_before:] == []
+
+
+def test_a_missing_function_fails_a_lambda_task_with_lambdas_error(account: LocalAccount) -> None:
+    # AWS: Invoke of a function that does not exist is Lambda's ResourceNotFoundException, which the task reports
+    # as Lambda.ResourceNotFoundException (retried and caught by States.ALL like any Lambda error).
+    done = account.start_execution(_create(account, "missing-function", _failing_task({"MaxAttempts": 0})), {})
+    assert done["status"] == "FAILED" and done.get("error") == "Lambda.ResourceNotFoundException", done
+    assert MISSING_FUNCTION in done.get("cause", "")
+
+
+def test_the_map_failure_payload_as_the_interpreter_builds_it_is_one_aggregate_runs_accepts(
+    account: LocalAccount, results_bucket: str
+) -> None:
+    # The stack's AggregateFailedRun payload (tests/infrastructure/test_stack_organization.py pins it), built from
+    # the map's caught error and $$.Execution.StartTime (AWS: ISO 8601, e.g. 2019-03-26T20:14:13.192Z).
+    from key_lifecycle.models.events import AggregateRunsEvent, ResultWriterPrefix, parse_create_keys_event
+
+    definition = _map_over_accounts(
+        Catch=[{"ErrorEquals": ["States.ALL"], "ResultPath": "$.map_failed", "Next": "AggregateFailedRun"}]
+    )
+    definition["States"]["AggregateFailedRun"] = {
+        "Type": "Pass",
+        "Parameters": {
+            "action": "aggregate_runs",
+            "job": "rotate",
+            "result_writer": {
+                "bucket": results_bucket,
+                "prefix": "rotate/",
+                "written_after.$": "$$.Execution.StartTime",
+            },
+            "map_failed.$": "$.map_failed",
+        },
+        "End": True,
+    }
+    done = account.start_execution(_create(account, "failed-run-payload", definition), ACCOUNTS)
+    assert done["status"] == "SUCCEEDED", done
+    event = parse_create_keys_event(json.loads(done["output"]))
+    assert isinstance(event, AggregateRunsEvent) and event.map_failed is not None
+    assert event.map_failed.Error == "States.ExceedToleratedFailureThreshold"
+    # AWS: $$.Execution.StartTime is an ISO 8601 string; moto gave its datetime, which no output can carry
+    assert isinstance(event.result_writer, ResultWriterPrefix) and event.result_writer.written_after is not None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", event.result_writer.written_after)

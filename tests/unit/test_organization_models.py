@@ -107,12 +107,39 @@ def test_list_accounts_and_aggregate_runs_payloads() -> None:
     assert isinstance(by_manifest, AggregateRunsEvent) and isinstance(by_manifest.result_writer, ResultWriterDetails)
 
 
+# The map state's Catch: the results under the job's prefix written since the execution began, and the map's error.
+MAP_FAILED = {
+    "action": "aggregate_runs",
+    "job": "rotate",
+    "result_writer": {"bucket": "runs", "prefix": "rotate/", "written_after": "2026-01-05T10:00:00.123Z"},
+    "map_failed": {
+        "Error": "States.ExceedToleratedFailureThreshold",
+        "Cause": "The specified tolerated failure threshold was exceeded",
+    },
+}
+
+
+def test_the_map_failure_payload_is_read_as_the_map_states_caught_error() -> None:
+    event = parse_create_keys_event(MAP_FAILED)
+    assert isinstance(event, AggregateRunsEvent) and isinstance(event.result_writer, ResultWriterPrefix)
+    assert event.result_writer.written_after == "2026-01-05T10:00:00.123Z"
+    assert event.map_failed is not None and event.map_failed.Error == "States.ExceedToleratedFailureThreshold"
+    # Step Functions may give no Cause
+    bare = parse_create_keys_event({**MAP_FAILED, "map_failed": {"Error": "States.Runtime"}})
+    assert isinstance(bare, AggregateRunsEvent) and bare.map_failed is not None and bare.map_failed.Cause == ""
+
+
 @pytest.mark.parametrize(
     ("event", "field"),
     [
         ({"action": "aggregate_runs", "job": "deploy", "result_writer": {"bucket": "runs"}}, "job"),
         ({"action": "aggregate_runs", "job": "rotate"}, "result_writer"),
         ({"action": "list_accounts", "account_id": ACCOUNT}, "account_id"),
+        ({**MAP_FAILED, "map_failed": {"Error": "States.Runtime", "Cause": "c", "extra": 1}}, "map_failed"),
+        ({**MAP_FAILED, "map_failed": {"Cause": "no error named"}}, "map_failed"),
+        ({**MAP_FAILED, "map_failed": "States.Runtime"}, "map_failed"),
+        ({**MAP_FAILED, "result_writer": {"bucket": "runs", "written_after": "yesterday"}}, "result_writer"),
+        ({**MAP_FAILED, "result_writer": {"bucket": "runs", "written_after": 1767600000}}, "result_writer"),
     ],
 )
 def test_bad_organization_payloads_name_the_field(event: dict[str, object], field: str) -> None:
@@ -150,3 +177,31 @@ def test_aggregate_names_accounts_done_and_failed_with_their_reasons() -> None:
     assert section["actions"] == [{"account_id": "222222222222", **action}]
     assert section["warnings"] == [{"account_id": "222222222222", **warning}]
     assert errors == [] and dry_run is False
+
+
+def test_a_caught_account_failure_is_that_account_failed_with_the_same_reason() -> None:
+    # Given the item processor's Catch: the child completed with {"account_id", "failed": {"Error", "Cause"}}
+    cause = json.dumps({"errorType": "AwsError", "errorMessage": "AssumeRole failed: AccessDenied", "trace": []})
+    caught = {"account_id": "333333333333", "failed": {"Error": "AwsError", "Cause": cause}}
+    runs = [
+        ChildRun(account_id="111111111111", status="SUCCEEDED", output=_report([])),
+        ChildRun(account_id="333333333333", status="SUCCEEDED", output=caught),
+        ChildRun(account_id="444444444444", status="SUCCEEDED", output={"account_id": "4", "failed": {}}),
+    ]
+    section, errors, _ = aggregate("rotate", runs)
+    # Then it is named failed with the wording of an uncaught failure; the others are done
+    assert section["accounts_done"] == ["111111111111"]
+    assert section["accounts_failed"] == [
+        {"account_id": "333333333333", "reason": "AwsError: AssumeRole failed: AccessDenied"},
+        {"account_id": "444444444444", "reason": "FAILED"},
+    ]
+    assert errors == [] and "map_failed" not in section
+
+
+def test_a_failed_map_run_is_reported_first_beside_the_accounts_it_reached() -> None:
+    runs = [ChildRun(account_id="111111111111", status="SUCCEEDED", output=_report([]))]
+    error, cause = "States.ExceedToleratedFailureThreshold", "The specified tolerated failure threshold was exceeded"
+    section, errors, _ = aggregate("cleanup", runs, (error, cause))
+    assert section["map_failed"] == {"error": error, "reason": f"{error}: {cause}"}
+    assert errors == [f"the map run over the accounts failed: {error}: {cause}"]
+    assert section["accounts_done"] == ["111111111111"] and section["accounts_failed"] == []

@@ -39,16 +39,45 @@ def failure_reason(run: ChildRun) -> str:
     return (f"{error}: {cause}" if cause else error)[:REASON_MAX]
 
 
-def aggregate(job: str, runs: list[ChildRun]) -> tuple[dict[str, Any], list[str], bool]:
+def caught_failure(run: ChildRun) -> ChildRun | None:
+    """A child that completed with its account's failure caught (the item processor's Catch: `{"account_id",
+    "failed": {"Error", "Cause"}}`), as the failed child it stands for; None for any other child."""
+    output = run.output
+    if run.status != "SUCCEEDED" or not isinstance(output, dict) or not isinstance(output.get("failed"), dict):
+        return None
+    failed = output["failed"]
+    error, cause = failed.get("Error"), failed.get("Cause")
+    return run.model_copy(
+        update={
+            "status": "FAILED",
+            "output": None,
+            "error": str(error) if error is not None else None,
+            "cause": str(cause) if cause is not None else None,
+        }
+    )
+
+
+def map_failure_reason(error: str, cause: str) -> str:
+    """Why the map run itself failed (the map state's caught error), for the run report and its notification."""
+    return failure_reason(ChildRun(account_id=None, status="FAILED", error=error, cause=cause))
+
+
+def aggregate(
+    job: str, runs: list[ChildRun], map_failed: tuple[str, str] | None = None
+) -> tuple[dict[str, Any], list[str], bool]:
     """The organization section of the run report, the member runs' errors (each naming its account), and whether
-    the member runs were dry runs."""
+    the member runs were dry runs. A child whose account failure was caught counts as that account failed; with
+    `map_failed` (error, cause) the map run itself failed, which the section and the errors say first."""
     done: list[str] = []
     failed: list[dict[str, str]] = []
     actions: list[dict[str, Any]] = []
     warnings: list[dict[str, Any]] = []
     errors: list[str] = []
     dry_run = False
+    if map_failed is not None:
+        errors.append(f"the map run over the accounts failed: {map_failure_reason(*map_failed)}")
     for run in sorted(runs, key=lambda r: (r.account_id or "", r.status)):
+        run = caught_failure(run) or run
         account = run.account_id or "unknown"
         report = run_report(run.output) if run.status == "SUCCEEDED" else None
         if report is None:
@@ -68,4 +97,7 @@ def aggregate(job: str, runs: list[ChildRun]) -> tuple[dict[str, Any], list[str]
         "actions": actions,
         "warnings": warnings,
     }
+    if map_failed is not None:
+        error, cause = map_failed
+        section["map_failed"] = {"error": error, "reason": map_failure_reason(error, cause)}
     return section, errors, dry_run

@@ -4,6 +4,7 @@ files it lists), read as one ChildRun per child execution."""
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 from key_lifecycle.gateways.errors import call, paginate
@@ -49,15 +50,17 @@ class ResultReader:
         finally:
             body.close()
 
-    def latest_manifest(self, bucket: str, prefix: str) -> str:
-        """The key of the newest manifest.json under `prefix` (each map run writes its own, under its run id)."""
+    def latest_manifest(self, bucket: str, prefix: str, written_after: datetime | None = None) -> str:
+        """The key of the newest manifest.json under `prefix` (each map run writes its own, under its run id); with
+        `written_after`, only one written at or after it (S3 keeps LastModified to the second)."""
+        floor = written_after.replace(microsecond=0) if written_after is not None else None
         found = [
             item
             for item in paginate(self._client, "ListObjectsV2", "Contents", Bucket=bucket, Prefix=prefix)
-            if str(item["Key"]).rsplit("/", 1)[-1] == MANIFEST
+            if str(item["Key"]).rsplit("/", 1)[-1] == MANIFEST and (floor is None or item["LastModified"] >= floor)
         ]
         if not found:
-            raise ResultFilesError(f"no {MANIFEST} under the prefix")
+            raise ResultFilesError(f"no {MANIFEST} under the prefix" + (" since the run began" if floor else ""))
         return str(max(found, key=lambda item: (item["LastModified"], item["Key"]))["Key"])
 
     def child_runs(self, bucket: str, manifest_key: str) -> list[ChildRun]:

@@ -109,11 +109,24 @@ class ListAccountsEvent(_Event):
     action: Literal["list_accounts"]
 
 
+# An ISO 8601 timestamp with its offset, as Step Functions gives `$$.Execution.StartTime`.
+TIMESTAMP_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?(Z|[+-][0-9]{2}:[0-9]{2})$"
+
+
 class ResultWriterPrefix(_Event):
-    """Where a Distributed Map wrote its results: the bucket and the prefix of one map run."""
+    """Where a Distributed Map wrote its results: the bucket and the prefix of one map run (the newest manifest
+    under it; with `written_after`, only one written at or after that moment, e.g. the execution's start)."""
 
     bucket: Annotated[str, Field(min_length=3, max_length=63)]
     prefix: Annotated[str, Field(max_length=1024)] = ""
+    written_after: Annotated[str, Field(pattern=TIMESTAMP_PATTERN)] | None = None
+
+
+class MapFailure(_Event):
+    """What a Catch on the map state gives (`ResultPath` of the caught error): Step Functions' error and cause."""
+
+    Error: Annotated[str, Field(min_length=1, max_length=256)]
+    Cause: Annotated[str, Field(max_length=32_768)] = ""
 
 
 class ResultWriterDetails(_Event):
@@ -125,12 +138,16 @@ class ResultWriterDetails(_Event):
 
 class AggregateRunsEvent(_Event):
     """`{"action": "aggregate_runs", "job": "rotate", "result_writer": {"bucket": ..., "prefix": ...}}` or with
-    `"result_writer": {"Bucket": ..., "Key": ".../manifest.json"}` (the map's ResultWriterDetails): the last step of
-    an organization run, one report and one notification for every account."""
+        `"result_writer": {"Bucket": ..., "Key": ".../manifest.json"}` (the map's ResultWriterDetails): the last step of
+        an organization run, one report and one notification for every account; with `"map_failed": {"Error", "Cause"}`
+    (the map state's caught error) when the map run itself failed."""
 
     action: Literal["aggregate_runs"]
     job: Literal["rotate", "cleanup", "reconcile", "audit", "advise"]
     result_writer: ResultWriterDetails | ResultWriterPrefix
+    # The map run failed (its tolerated failures exceeded, a runtime error): the report says so, beside whatever
+    # per-account results the run wrote.
+    map_failed: MapFailure | None = None
 
 
 CreateKeysRequest = (

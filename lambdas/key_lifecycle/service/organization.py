@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from datetime import datetime
 from typing import TypeVar
 
 from key_lifecycle.domain.organization import aggregate
@@ -17,7 +18,7 @@ from key_lifecycle.models.constants import (
     spoke_boundary_arn,
 )
 from key_lifecycle.models.events import AggregateRunsEvent, ResultWriterDetails
-from key_lifecycle.models.organization import OrganizationAccount
+from key_lifecycle.models.organization import ChildRun, OrganizationAccount
 from key_lifecycle.models.report import Report
 from key_lifecycle.service.context import Context, Decision
 
@@ -115,14 +116,22 @@ def aggregate_runs(request: AggregateRunsEvent, function: str, context: Context)
     _require_organization("aggregate_runs", context)
     writer = request.result_writer
     results = context.aws.results
+    failure = request.map_failed
+    runs: list[ChildRun] = []
     try:
         if isinstance(writer, ResultWriterDetails):
             bucket, manifest = writer.Bucket, writer.Key
         else:
-            bucket, manifest = writer.bucket, results.latest_manifest(writer.bucket, writer.prefix)
+            after = datetime.fromisoformat(writer.written_after) if writer.written_after else None
+            bucket, manifest = writer.bucket, results.latest_manifest(writer.bucket, writer.prefix, after)
         runs = results.child_runs(bucket, manifest)
     except ResultFilesError as exc:
-        raise RequestRefused(f"result_writer: {exc}") from None
-    section, errors, dry_run = aggregate(request.job, runs)
+        if failure is None:
+            raise RequestRefused(f"result_writer: {exc}") from None
+        # A map run that failed before writing its results: the report still says it failed, and why.
+        failure = failure.model_copy(update={"Cause": f"{failure.Cause} (per-account results: {exc})".lstrip()})
+    section, errors, dry_run = aggregate(
+        request.job, runs, (failure.Error, failure.Cause) if failure is not None else None
+    )
     report = Report(function=function, dry_run=dry_run, errors=errors, organization=section)
     return Decision(report, kind="audit" if request.job == "audit" else None)
