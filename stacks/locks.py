@@ -68,7 +68,12 @@ class UserLocks(Construct):
                     sid="ReadAndRecordOpenConditions",
                     actions=["dynamodb:GetItem", "dynamodb:PutItem"],
                     resources=[self.table.table_arn],
-                    conditions={"ForAllValues:StringLike": {"dynamodb:LeadingKeys": [f"{CONDITIONS_KEY_PREFIX}*"]}},
+                    conditions={
+                        # (organization mode: `<account id>/open-conditions/...` for each member account)
+                        "ForAllValues:StringLike": {
+                            "dynamodb:LeadingKeys": [f"{CONDITIONS_KEY_PREFIX}*", f"*/{CONDITIONS_KEY_PREFIX}*"]
+                        }
+                    },
                 )
             ],
         )

@@ -43,7 +43,10 @@ def test_the_scheduled_functions_alone_may_read_and_record_open_conditions_in_th
     (statement,) = policy["PolicyDocument"]["Statement"]
     assert statement["Action"] == ["dynamodb:GetItem", "dynamodb:PutItem"]
     assert statement["Resource"] == default_synth.arn("AWS::DynamoDB::Table", "UserLocksTable")
-    assert statement["Condition"] == {"ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["open-conditions/*"]}}
+    # (the hub's own conditions, and each member account's under its account id in organization mode)
+    assert statement["Condition"] == {
+        "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["open-conditions/*", "*/open-conditions/*"]}
+    }
     # And it is attached to the three functions whose scheduled runs notify, not to the change detection
     roles = sorted(
         role["Ref"]

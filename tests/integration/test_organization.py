@@ -326,8 +326,12 @@ def test_a_rotation_in_a_member_account_rotates_there(org: Organization, travell
     # Through the rotate function's own spoke role
     roles = [p["RoleArn"] for p in org.hub.faults.params_of("AssumeRole")]
     assert roles[-1].endswith(f":role{SPOKE_PATH}{SPOKE_ROLE_NAME_PREFIX}rotate-keys")
-    # A whole-account run is one item of an organization run: the aggregate notifies, not the item
-    assert len(org.hub.notifications()) == notified
+    # And the user's owner is told by the hub's topic, naming the member account (the aggregate tells the operator
+    # only of failed accounts)
+    (message,) = org.hub.notifications()[notified:]
+    assert message["attributes"] == {"owner": "platform-team@example.com", "kind": "run"}
+    assert dev in message["message"]
+    notified += 1
     # And a forced rotation of one user in the account is notified as today
     forced = org.hub.invoke("rotate_keys", {"user_name": "dave", "force": True, "account_id": dev})
     assert forced["account_id"] == dev
@@ -400,10 +404,32 @@ def test_aggregate_runs_gives_one_report_and_one_notification_for_the_organizati
     messages = org.hub.notifications()[notified:]
     assert len(messages) == 1
     assert messages[0]["subject"].startswith("IAM key lifecycle rotate, 3 accounts (1 failed): 1 done, 0 failed")
-    assert json.loads(messages[0]["message"])["organization"]["accounts_failed"][0]["account_id"] == sandbox
+    body = messages[0]["message"]
+    assert f"- {sandbox}: States.TaskFailed: AwsError: AssumeRole failed: AccessDenied" in body
+    assert "3 accounts of the organization: 2 done, 1 failed" in body and "1 actions done" in body
+    assert "owner" not in messages[0]["attributes"]
     # The same run found by its ResultWriter prefix
     by_prefix = {"action": "aggregate_runs", "job": "rotate", "result_writer": {"bucket": BUCKET, "prefix": "rotate/"}}
     assert org.hub.invoke("create_keys", by_prefix)["organization"] == section
+
+
+def test_an_organization_run_where_every_account_succeeded_tells_the_operator_nothing(
+    org: Organization, traveller: time_machine.Traveller
+) -> None:
+    # Given a run whose accounts all succeeded (their owners were told by each account's run)
+    create(org, "dev", "fiona")
+    traveller.move_to(START + timedelta(days=91))
+    output = org.hub.invoke("rotate_keys", {"account_id": org.members["dev"]})
+    manifest = _write_results(
+        org, "quiet/", succeeded=[_entry(org.members["dev"], "SUCCEEDED", Output=json.dumps(output))], failed=[]
+    )
+    notified = len(org.hub.notifications())
+    # When the last step aggregates it
+    event = {"action": "aggregate_runs", "job": "rotate", "result_writer": {"Bucket": BUCKET, "Key": manifest}}
+    report = org.hub.invoke("create_keys", event)
+    # Then the report has it all, and no message repeats what the owners heard
+    assert report["organization"]["accounts_failed"] == [] and report["organization"]["actions"]
+    assert org.hub.notifications()[notified:] == []
 
 
 def test_a_failed_map_run_is_still_reported_and_notified_with_the_results_it_wrote(

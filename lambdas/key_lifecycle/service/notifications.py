@@ -66,9 +66,9 @@ def publish_events(aws: Aws, settings: Settings, events: list[tuple[str, dict[st
 def _worth_notifying(report: Report) -> bool:
     section = _organization_run(report)
     if section is not None:
-        # An organization run: anything done, failed or warned in any account, or an account that failed.
-        done = any(a.get("status") != ActionStatus.PLANNED.value for a in section["actions"])
-        return done or bool(section["warnings"] or section["accounts_failed"] or report.errors)
+        # An organization run: each account's run told its owners what it did and what opened or cleared; the
+        # aggregate tells the operator only what went wrong: an account that failed, or the run's own errors.
+        return bool(section["accounts_failed"] or report.errors)
     return bool(report.warnings) or any(a.status is not ActionStatus.PLANNED for a in report.actions)
 
 
@@ -118,6 +118,45 @@ def subject_for(report: Report) -> str:
     return subject[:100]
 
 
+def organization_message(report: Report) -> str:
+    """The operator's message of an organization run, in plain language: which accounts failed and why, the run's
+    errors, and the counts (each account's owners were told of their own users by that account's run; the full
+    report is in the function's logs)."""
+    section = _organization_run(report)
+    assert section is not None
+    failed = section["accounts_failed"]
+    lines = [
+        f"The {section['job']} run over {section['accounts']} accounts of the organization: "
+        f"{len(section['accounts_done'])} done, {len(failed)} failed.",
+        "",
+    ]
+    if failed:
+        lines.append("Accounts that failed (the next run tries them again; each failure is also in the logs):")
+        lines += [f"- {f['account_id']}: {f['reason']}" for f in failed]
+        lines.append(
+            "What to do: check the account's spoke stack (StackSet instance) and its role for this function; an "
+            "account that left the target OUs or was suspended is no longer listed."
+        )
+        lines.append("")
+    if report.errors:
+        lines.append("Errors:")
+        lines += [f"- {e}" for e in report.errors]
+        lines.append("")
+    statuses = [a.get("status") for a in section["actions"]]
+    lines.append(
+        f"In all accounts: {statuses.count(ActionStatus.DONE.value)} actions done, "
+        f"{statuses.count(ActionStatus.FAILED.value)} failed, {len(section['warnings'])} warnings; the owners were "
+        "told of their own users by each account's run. The full report is in the create function's logs."
+    )
+    text = "\n".join(lines)
+    return (
+        text
+        if len(text.encode()) <= SNS_MESSAGE_LIMIT
+        else text.encode()[: SNS_MESSAGE_LIMIT - 64].decode(errors="ignore")
+        + "\n(shortened: the full list is in the logs)"
+    )
+
+
 def message_for(report: Report) -> str:
     """The report as JSON, shortened (never cut mid-JSON) if it would not fit in one SNS message."""
     body = report.model_dump(mode="json")
@@ -151,7 +190,7 @@ def _notify(aws: Aws, topic_arn: str, decision: Decision) -> None:
         aws.notifier.publish(
             topic_arn,
             subject=subject_for(report),
-            message=message_for(report),
+            message=organization_message(report) if _organization_run(report) is not None else message_for(report),
             owner=owner_of(decision),
             kind=decision.kind,
         )
@@ -247,7 +286,9 @@ def _notify_per_owner(aws: Aws, settings: Settings, decision: Decision) -> None:
             logger.error("notification not sent", extra={"owner": owner, "error": str(exc)})
             continue
         told.update(c.id for c in audience.opened + audience.cleared)
-    if settings.security_hub_findings and stored is not None:
+    if settings.security_hub_findings and stored is not None and report.account_id is None:
+        # (A finding is imported from its own account: a member account's run, acting through its spoke role, files
+        # none; docs/notifications.md.)
         # A finding Security Hub did not take is not recorded either: the next run tells and imports it again.
         told -= _import_findings(aws, changes, report, now)
     if store is not None and stored is not None and decision.source is not None:

@@ -35,10 +35,9 @@ def in_account(function: str, run: Callable[[R, Context], Decision]) -> Callable
         check_account(account_id, context)
         decision = run(request, member_context(account_id, function, context))
         decision.report.account_id = account_id
-        if getattr(request, "user_name", None) is None:
-            # A run over a whole member account is one item of an organization run, whose last step notifies
-            # once for every account; the report is returned to the map (or the caller) as usual.
-            decision.notify = False
+        # The owners hear of their users in this account as in a single account (per owner, what opened, cleared
+        # or was done; open conditions kept under the account's prefix of the hub's table); the organization run's
+        # last step tells the operator which accounts failed.
         return decision
 
     return decide
