@@ -196,3 +196,44 @@ def test_one_user_only_and_a_bad_user_name_is_refused_by_field(account: Account,
 
     missing = account.invoke("rotate_keys", {"action": "advise", "user_name": "nobody"})
     assert [w["code"] for w in missing["warnings"]] == ["advice_no_such_user"]
+
+
+def test_the_inventory_report_and_the_audit_show_the_last_advice_without_reading_cloudtrail(
+    account: Account, history: History
+) -> None:
+    ec2 = _consumer(account, history, "report-runner", "ec2_instance")
+    account.create("ci")  # managed: the only user in the inventory
+    (managed_key,) = account.keys("ci")
+    # Before the advisor's first run, the report's keys say "never advised" (null) and the audit says so too
+    before = account.invoke("create_keys", {"action": "report"})
+    assert [k["advice"] for k in before["inventory"]["users"][0]["keys"]] == [None]
+    assert before["inventory"]["advised_at"] is None
+    advised = {
+        k["access_key_id"]: k["recommendation"]
+        for k in account.invoke("rotate_keys", {"action": "advise"})["advice"]["keys"]
+    }
+    assert advised[ec2] == "instance_profile" and advised[managed_key] == "keep_key"  # it verified itself
+    lookups = len(history.requests)
+    gets = len(account.faults.params_of("GetItem"))
+
+    report = account.invoke("create_keys", {"action": "report"})
+    audit = account.invoke("create_keys", {"action": "audit"})
+
+    # The inventory's managed key carries its last recommendation and when it was made (the advise run's time)
+    (user,) = report["inventory"]["users"]
+    (key,) = user["keys"]
+    assert (key["access_key_id"], key["advice"]) == (managed_key, "keep_key")
+    assert key["advised_at"] == report["inventory"]["advised_at"] == NOW.isoformat()
+    # The audit summarises every advised key (managed or not): counts, age, the keys a role could replace
+    summary = audit["audit"]["advice"]
+    assert summary["counts"] == {"instance_profile": 1, "keep_key": 1}
+    assert (summary["age_days"], summary["keys"], summary["replaceable_count"]) == (0, 2, 1)
+    # (the user's name is known for managed users' keys only: the audit lists no unmanaged user's keys)
+    assert summary["replaceable"] == [{"user_name": None, "access_key_id": ec2, "recommendation": "instance_profile"}]
+    # Both read exactly the advisor's item, once each, and never CloudTrail
+    assert len(history.requests) == lookups
+    reads = account.faults.params_of("GetItem")[gets:]
+    assert [r["Key"] for r in reads if r["Key"]["lock_key"]["S"] == "advisor/state"] == [
+        {"lock_key": {"S": "advisor/state"}}
+    ] * 2
+    assert report["errors"] == [] and audit["errors"] == []

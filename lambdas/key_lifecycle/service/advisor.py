@@ -149,11 +149,3 @@ def _event(advice: Advice, previous: str | None) -> dict[str, Any]:
         "origins": [o.as_dict() for o in advice.origins],
         "calls": advice.calls,
     }
-
-
-def remembered_recommendations(aws: Aws, settings: Settings) -> dict[str, str]:
-    """The last run's recommendation of each key (empty without a lock table or before the first run): what the
-    inventory report and the audit show, without reading CloudTrail again."""
-    if not settings.lock_table_name:
-        return {}
-    return dict(aws.advisor_state(settings.lock_table_name).read().recommendations)
