@@ -237,3 +237,54 @@ def test_the_inventory_report_and_the_audit_show_the_last_advice_without_reading
         {"lock_key": {"S": "advisor/state"}}
     ] * 2
     assert report["errors"] == [] and audit["errors"] == []
+
+
+def test_security_hub_findings_for_keys_a_role_could_replace_open_once_and_archive_when_the_advice_goes(
+    account: Account, history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws = wire_functions(
+        monkeypatch,
+        account,
+        env={"LOCK_TABLE_NAME": LOCK_TABLE, "EVENT_BUS_NAME": "default", "SECURITY_HUB_FINDINGS": "true"},
+        before_call=[history.before_call],
+    )
+    aws._sleep, aws._clock = account.clock.sleep, account.clock.monotonic
+    ec2 = _consumer(account, history, "report-runner", "ec2_instance")
+    onprem = _consumer(account, history, "backup-agent", "on_premises")
+    mixed = _consumer(account, history, "shared-tools", "mixed")  # keep_key: no finding
+    securityhub = boto3.client("securityhub")
+
+    def findings() -> dict[str, dict[str, Any]]:
+        return {f["Id"]: f for f in securityhub.get_findings()["Findings"]}
+
+    # When the advisor runs
+    account.invoke("rotate_keys", {"action": "advise"})
+    # Then each key a role could replace is one informational, active finding on the key and its user
+    ec2_id, onprem_id = (f"iam-key-lifecycle/123456789012/advice/{key}" for key in (ec2, onprem))
+    found = findings()
+    assert set(found) == {ec2_id, onprem_id}
+    finding = found[ec2_id]
+    assert finding["Severity"]["Label"] == "INFORMATIONAL" and finding["RecordState"] == "ACTIVE"
+    assert finding["Types"] == ["Software and Configuration Checks/AWS Security Best Practices"]
+    assert [r["Id"] for r in finding["Resources"]] == [ec2, "arn:aws:iam::123456789012:user/report-runner"]
+    assert finding["ProductFields"]["iam-key-lifecycle/recommendation"] == "instance_profile"
+    assert found[onprem_id]["ProductFields"]["iam-key-lifecycle/recommendation"] == "roles_anywhere"
+    assert mixed not in json.dumps(found)
+    # And an unchanged run imports nothing
+    imports = account.faults.operations().count("BatchImportFindings")
+    assert imports == 1
+    account.invoke("rotate_keys", {"action": "advise"})
+    assert account.faults.operations().count("BatchImportFindings") == imports
+    # When the EC2 consumer is also used from a workstation (keep_key) and the on-premises key is deleted
+    extra = dict(cloudtrail_records("mixed")[-1])
+    extra["userIdentity"] = dict(extra["userIdentity"], accessKeyId=ec2)
+    history.records.append(extra)
+    account.iam.delete_access_key(UserName="backup-agent", AccessKeyId=onprem)
+    report = account.invoke("rotate_keys", {"action": "advise"})
+    # Then the next run archives both findings, in one import
+    assert account.faults.operations().count("BatchImportFindings") == imports + 1
+    found = findings()
+    for finding_id in (ec2_id, onprem_id):
+        assert found[finding_id]["RecordState"] == "ARCHIVED" and found[finding_id]["Compliance"]["Status"] == "PASSED"
+    assert "keep_key" in found[ec2_id]["Description"] and "gone" in found[onprem_id]["Description"]
+    assert report["errors"] == []
