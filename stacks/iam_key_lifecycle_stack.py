@@ -113,6 +113,8 @@ class IamKeyLifecycleStack(Stack):
             locks.allow(functions.roles[name], conditions=name != "detect_changes")
         # The advisor remembers its last recommendations in the lock table (one item, read back by the next run).
         locks.allow_advisor_memory(functions.roles["rotate_keys"])
+        # The inventory report and the audit (create function) show its last recommendations.
+        locks.allow_advisor_memory_read(functions.roles["create_keys"])
         if config.security_hub_findings:
             SecurityHubFindings(
                 self,

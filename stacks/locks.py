@@ -109,3 +109,26 @@ class UserLocks(Construct):
                 },
             )
         )
+
+    def allow_advisor_memory_read(self, role: iam.IRole) -> None:
+        """Read the advisor's memory from a role whose inline policy is full (the create function's, near IAM's
+        10,240-character limit in organization mode): the same GetItem of that one item, in a customer-managed
+        policy (the inventory report and the audit show the last recommendations without reading CloudTrail)."""
+        policy = iam.ManagedPolicy(
+            self,
+            "AdvisorMemoryReadPolicy",
+            description="Read the prefer-roles advisor's last recommendations (its one lock-table item only)",
+            statements=[
+                iam.PolicyStatement(
+                    sid="ReadTheAdvisorRecommendations",
+                    actions=["dynamodb:GetItem"],
+                    resources=[self.table.table_arn],
+                    conditions={
+                        "ForAllValues:StringLike": {
+                            "dynamodb:LeadingKeys": [ADVISOR_STATE_KEY, f"*/{ADVISOR_STATE_KEY}"]
+                        }
+                    },
+                )
+            ],
+        )
+        policy.attach_to_role(role)

@@ -63,7 +63,7 @@ def _consumers(account: Any) -> None:
 
 def history(account: Any) -> dict[str, Any]:
     """Play the history and return the create function's inventory report (its `advice`: the rotate function's
-    advise run at the end)."""
+    advise run at the end, just before the report)."""
     from local_account import consumers
 
     apps = consumers.seed(account)  # outside the managed path: the inventory's figures stay the same
@@ -81,8 +81,9 @@ def history(account: Any) -> dict[str, Any]:
     # A key made by hand on a managed user, seen by CloudTrail and the change rule: unmanaged, not stored.
     with account.cloudtrail() as trail:
         trail.client("iam").create_access_key(UserName=LATE_USER[0])
-    report: dict[str, Any] = account.invoke("create_keys", {"action": "report"})
+    # The advisor first: the inventory shows each key's last recommendation, read from the advisor's memory.
     advice = account.invoke("rotate_keys", {"action": "advise"})
+    report: dict[str, Any] = account.invoke("create_keys", {"action": "report"})
     failed = [i for i in account.invocations if not i.ok]
     if failed or report.get("errors") or not report.get("inventory") or advice.get("errors"):
         errors = report.get("errors") or advice.get("errors")

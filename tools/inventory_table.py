@@ -7,8 +7,9 @@ from typing import Any
 
 
 def render_table(inventory: dict[str, Any]) -> str:
-    """The inventory as a fixed-width text table (one line per key), then the totals."""
-    header = ("user", "owner", "key", "status", "age", "last used", "stage", "next action", "due")
+    """The inventory as a fixed-width text table (one line per key, with the advisor's last recommendation), then
+    the totals and when the advisor last ran."""
+    header = ("user", "owner", "key", "status", "age", "last used", "stage", "next action", "due", "advice")
     lines: list[tuple[str, ...]] = [header]
     for user in inventory["users"]:
         keys = user["keys"] or [None]
@@ -24,6 +25,7 @@ def render_table(inventory: dict[str, Any]) -> str:
                     key["secret_stage"] if key else "-",
                     (key["next_action"] if key else None) or user["next_action"] or "-",
                     ((key["next_action_due"] if key else None) or user["next_action_due"] or "-")[:16],
+                    (key.get("advice") or "not advised") if key else "-",
                 )
             )
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
@@ -32,4 +34,5 @@ def render_table(inventory: dict[str, Any]) -> str:
     out.append("")
     totals = inventory["totals"].items()
     out.append("totals: " + ", ".join(f"{name.replace('_', ' ')} {value}" for name, value in totals))
+    out.append(f"advice: {inventory.get('advised_at') or 'the advisor has not run (or its memory expired)'}")
     return "\n".join(out)

@@ -81,3 +81,22 @@ def test_security_hub_findings_are_off_by_default_and_on_import_only_this_accoun
     # And the functions are told to
     function = variant_synth.properties("AWS::Lambda::Function", "FunctionsRotateKeysFunction")
     assert function["Environment"]["Variables"]["SECURITY_HUB_FINDINGS"] == "true"
+
+
+def test_the_create_function_reads_only_the_advisors_item_through_a_managed_policy(
+    default_synth: Synth, organization_synth: Synth
+) -> None:
+    for synth in (default_synth, organization_synth):
+        # Given the policy that lets the inventory report and the audit show the advisor's last recommendations
+        properties = synth.properties("AWS::IAM::ManagedPolicy", "UserLocksAdvisorMemoryReadPolicy")
+        (statement,) = render(properties["PolicyDocument"]["Statement"])
+        # Then it allows exactly GetItem of the advisor's item (organization mode: one per account), nothing else
+        assert statement["Effect"] == "Allow" and statement["Action"] == "dynamodb:GetItem"
+        assert statement["Resource"] == synth.arn("AWS::DynamoDB::Table", "UserLocksTable")
+        assert statement["Condition"] == {
+            "ForAllValues:StringLike": {"dynamodb:LeadingKeys": ["advisor/state", "*/advisor/state"]}
+        }
+        # And it is attached to the create function's role only (its inline policy is full in organization mode)
+        roles = [role["Ref"] for role in properties["Roles"]]
+        assert roles == [synth.logical_id("AWS::IAM::Role", "FunctionsCreateKeysRole")]
+        assert "ReadTheAdvisorRecommendations" not in {s["Sid"] for s in synth.function_statements("create_keys")}

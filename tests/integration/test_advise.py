@@ -196,3 +196,95 @@ def test_one_user_only_and_a_bad_user_name_is_refused_by_field(account: Account,
 
     missing = account.invoke("rotate_keys", {"action": "advise", "user_name": "nobody"})
     assert [w["code"] for w in missing["warnings"]] == ["advice_no_such_user"]
+
+
+def test_the_inventory_report_and_the_audit_show_the_last_advice_without_reading_cloudtrail(
+    account: Account, history: History
+) -> None:
+    ec2 = _consumer(account, history, "report-runner", "ec2_instance")
+    account.create("ci")  # managed: the only user in the inventory
+    (managed_key,) = account.keys("ci")
+    # Before the advisor's first run, the report's keys say "never advised" (null) and the audit says so too
+    before = account.invoke("create_keys", {"action": "report"})
+    assert [k["advice"] for k in before["inventory"]["users"][0]["keys"]] == [None]
+    assert before["inventory"]["advised_at"] is None
+    advised = {
+        k["access_key_id"]: k["recommendation"]
+        for k in account.invoke("rotate_keys", {"action": "advise"})["advice"]["keys"]
+    }
+    assert advised[ec2] == "instance_profile" and advised[managed_key] == "keep_key"  # it verified itself
+    lookups = len(history.requests)
+    gets = len(account.faults.params_of("GetItem"))
+
+    report = account.invoke("create_keys", {"action": "report"})
+    audit = account.invoke("create_keys", {"action": "audit"})
+
+    # The inventory's managed key carries its last recommendation and when it was made (the advise run's time)
+    (user,) = report["inventory"]["users"]
+    (key,) = user["keys"]
+    assert (key["access_key_id"], key["advice"]) == (managed_key, "keep_key")
+    assert key["advised_at"] == report["inventory"]["advised_at"] == NOW.isoformat()
+    # The audit summarises every advised key (managed or not): counts, age, the keys a role could replace
+    summary = audit["audit"]["advice"]
+    assert summary["counts"] == {"instance_profile": 1, "keep_key": 1}
+    assert (summary["age_days"], summary["keys"], summary["replaceable_count"]) == (0, 2, 1)
+    # (the user's name is known for managed users' keys only: the audit lists no unmanaged user's keys)
+    assert summary["replaceable"] == [{"user_name": None, "access_key_id": ec2, "recommendation": "instance_profile"}]
+    # Both read exactly the advisor's item, once each, and never CloudTrail
+    assert len(history.requests) == lookups
+    reads = account.faults.params_of("GetItem")[gets:]
+    assert [r["Key"] for r in reads if r["Key"]["lock_key"]["S"] == "advisor/state"] == [
+        {"lock_key": {"S": "advisor/state"}}
+    ] * 2
+    assert report["errors"] == [] and audit["errors"] == []
+
+
+def test_security_hub_findings_for_keys_a_role_could_replace_open_once_and_archive_when_the_advice_goes(
+    account: Account, history: History, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws = wire_functions(
+        monkeypatch,
+        account,
+        env={"LOCK_TABLE_NAME": LOCK_TABLE, "EVENT_BUS_NAME": "default", "SECURITY_HUB_FINDINGS": "true"},
+        before_call=[history.before_call],
+    )
+    aws._sleep, aws._clock = account.clock.sleep, account.clock.monotonic
+    ec2 = _consumer(account, history, "report-runner", "ec2_instance")
+    onprem = _consumer(account, history, "backup-agent", "on_premises")
+    mixed = _consumer(account, history, "shared-tools", "mixed")  # keep_key: no finding
+    securityhub = boto3.client("securityhub")
+
+    def findings() -> dict[str, dict[str, Any]]:
+        return {f["Id"]: f for f in securityhub.get_findings()["Findings"]}
+
+    # When the advisor runs
+    account.invoke("rotate_keys", {"action": "advise"})
+    # Then each key a role could replace is one informational, active finding on the key and its user
+    ec2_id, onprem_id = (f"iam-key-lifecycle/123456789012/advice/{key}" for key in (ec2, onprem))
+    found = findings()
+    assert set(found) == {ec2_id, onprem_id}
+    finding = found[ec2_id]
+    assert finding["Severity"]["Label"] == "INFORMATIONAL" and finding["RecordState"] == "ACTIVE"
+    assert finding["Types"] == ["Software and Configuration Checks/AWS Security Best Practices"]
+    assert [r["Id"] for r in finding["Resources"]] == [ec2, "arn:aws:iam::123456789012:user/report-runner"]
+    assert finding["ProductFields"]["iam-key-lifecycle/recommendation"] == "instance_profile"
+    assert found[onprem_id]["ProductFields"]["iam-key-lifecycle/recommendation"] == "roles_anywhere"
+    assert mixed not in json.dumps(found)
+    # And an unchanged run imports nothing
+    imports = account.faults.operations().count("BatchImportFindings")
+    assert imports == 1
+    account.invoke("rotate_keys", {"action": "advise"})
+    assert account.faults.operations().count("BatchImportFindings") == imports
+    # When the EC2 consumer is also used from a workstation (keep_key) and the on-premises key is deleted
+    extra = dict(cloudtrail_records("mixed")[-1])
+    extra["userIdentity"] = dict(extra["userIdentity"], accessKeyId=ec2)
+    history.records.append(extra)
+    account.iam.delete_access_key(UserName="backup-agent", AccessKeyId=onprem)
+    report = account.invoke("rotate_keys", {"action": "advise"})
+    # Then the next run archives both findings, in one import
+    assert account.faults.operations().count("BatchImportFindings") == imports + 1
+    found = findings()
+    for finding_id in (ec2_id, onprem_id):
+        assert found[finding_id]["RecordState"] == "ARCHIVED" and found[finding_id]["Compliance"]["Status"] == "PASSED"
+    assert "keep_key" in found[ec2_id]["Description"] and "gone" in found[onprem_id]["Description"]
+    assert report["errors"] == []

@@ -558,3 +558,21 @@ def test_advise_in_a_member_account_reads_its_keys_and_remembers_them_by_account
     # The hub's own account is advised on its own, with its own memory
     assert org.hub.invoke("rotate_keys", {"action": "advise"})["advice"]["keys"] == []
     assert "advisor/state" in org.lock_keys()
+
+
+def test_the_report_and_audit_of_a_member_account_show_that_accounts_advice(org: Organization) -> None:
+    from local_account.emulator import cloudtrail
+
+    cloudtrail.install()
+    create(org, "dev", "erin")
+    dev = org.members["dev"]
+    org.hub.invoke("rotate_keys", {"action": "advise", "account_id": dev})
+    # The member's report shows its key's advice, read from its own item (`<account>/advisor/state`)
+    report = org.hub.invoke("create_keys", {"action": "report", "account_id": dev})
+    ((key,),) = [u["keys"] for u in report["inventory"]["users"]]
+    assert key["advice"] == "keep_key" and key["advised_at"] is not None
+    audit = org.hub.invoke("create_keys", {"action": "audit", "account_id": dev})
+    assert audit["audit"]["advice"]["counts"] == {"keep_key": 1}
+    # The hub's own account, never advised, says so
+    own = org.hub.invoke("create_keys", {"action": "audit"})
+    assert own["audit"]["advice"]["keys"] == 0 and own["audit"]["advice"]["advised_at"] is None

@@ -148,7 +148,12 @@ def test_the_inventory_lists_keys_with_stage_age_last_use_and_next_action() -> N
     )
     stranger = plain("in-path", "/temporary/", {"managed-by": "other"})
     # When the inventory is built
-    inventory = build_inventory(AccountSnapshot(users=(user, stranger)), NOW, Settings())
+    # (the advisor, two days ago, advised the current key and a key of another user, not the old key)
+    advised_at = format_timestamp(NOW - timedelta(days=2))
+    advice = {current: "instance_profile", "AKIAELSEWHERE0000000": "keep_key"}
+    inventory = build_inventory(
+        AccountSnapshot(users=(user, stranger)), NOW, Settings(), advice=advice, advised_at=advised_at
+    )
     # Then the user's keys carry their role, stage, age, last use and next action with its date
     (entry,) = inventory["users"]
     by_id = {k["access_key_id"]: k for k in entry["keys"]}
@@ -162,7 +167,12 @@ def test_the_inventory_lists_keys_with_stage_age_last_use_and_next_action() -> N
         "secret_stage": "AWSPREVIOUS",
         "next_action": "deactivate key",
         "next_action_due": format_timestamp(NOW + timedelta(days=5)),
+        "advice": None,  # never advised
+        "advised_at": None,
     }
+    # And the current key carries the advisor's last recommendation and when it was made
+    assert (by_id[current]["advice"], by_id[current]["advised_at"]) == ("instance_profile", advised_at)
+    assert inventory["advised_at"] == advised_at
     # (the user expires on day 40, before the current key's rotation on day 88: its deletion comes first)
     assert by_id[current]["next_action"] == "delete user (expiry)"
     assert by_id[current]["next_action_due"] == format_timestamp(NOW + timedelta(days=40))
@@ -191,9 +201,17 @@ def test_the_inventory_lists_keys_with_stage_age_last_use_and_next_action() -> N
         "next",
         "action",
         "due",
+        "advice",
     ]
-    assert sum(1 for line in table.splitlines() if line.startswith("ci ")) == 2
-    assert table.splitlines()[-1].startswith("totals: managed users 1")
+    lines = {line.split()[2]: line for line in table.splitlines() if line.startswith("ci ")}
+    assert len(lines) == 2
+    assert lines[current].endswith("instance_profile") and lines[old].endswith("not advised")
+    assert table.splitlines()[-2].startswith("totals: managed users 1")
+    assert table.splitlines()[-1] == f"advice: {advised_at}"
+    # And without the advisor's memory every key says so
+    bare = build_inventory(AccountSnapshot(users=(user, stranger)), NOW, Settings())
+    assert [k["advice"] for k in bare["users"][0]["keys"]] == [None, None] and bare["advised_at"] is None
+    assert render_table(bare).splitlines()[-1].startswith("advice: the advisor has not run")
 
 
 def test_two_active_keys_are_a_finding_on_an_unmanaged_user_not_during_the_stacks_own_rotation() -> None:

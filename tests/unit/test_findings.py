@@ -3,6 +3,7 @@ deterministic ids, the control and severity, and the clearing update. No AWS."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -91,3 +92,33 @@ def test_long_messages_stay_within_asff_limits() -> None:
     f = finding(c)
     assert_valid([f])
     assert len(f["Title"]) <= 256 and len(f["Description"]) <= 1024
+
+
+@pytest.mark.parametrize("user_name", ["report-runner", None])
+def test_a_key_a_role_could_replace_is_a_valid_informational_finding_archived_by_the_same_id(
+    user_name: str | None,
+) -> None:
+    def advice(*, cleared: bool, now: datetime = NOW) -> dict[str, Any]:
+        return findings.advice_finding(
+            access_key_id="AKIA0000000000000001",
+            user_name=user_name,
+            recommendation="instance_profile",
+            reason="every call came from an EC2 address",
+            account_id=ACCOUNT,
+            region=REGION,
+            partition="aws",
+            now=now,
+            cleared=cleared,
+        )
+
+    opened, archived = advice(cleared=False), advice(cleared=True, now=NOW + timedelta(days=7))
+    # Then both are valid BatchImportFindings input, one finding (the same id), informational, with no control
+    assert_valid([opened, archived])
+    assert opened["Id"] == archived["Id"] == f"iam-key-lifecycle/{ACCOUNT}/advice/AKIA0000000000000001"
+    assert opened["Severity"] == {"Label": "INFORMATIONAL"} and opened["Compliance"]["RelatedRequirements"] == []
+    assert (opened["RecordState"], archived["RecordState"]) == ("ACTIVE", "ARCHIVED")
+    assert archived["Compliance"]["Status"] == "PASSED"
+    # And the resource is the key, with its user when known
+    types = [r["Type"] for r in opened["Resources"]]
+    assert types == (["AwsIamAccessKey", "AwsIamUser"] if user_name else ["AwsIamAccessKey"])
+    assert "instance profile" in opened["Title"] and "secret" not in json.dumps(opened).lower()

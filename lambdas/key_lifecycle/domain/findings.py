@@ -101,3 +101,73 @@ def finding(
         "RecordState": "ARCHIVED" if cleared else "ACTIVE",
         "ProductFields": {"iam-key-lifecycle/code": code, "iam-key-lifecycle/opened-at": condition.opened_at},
     }
+
+
+# The prefer-roles advisor's findings: a key a role could replace. No Security Hub control asks for it (IAM.3 is
+# about rotation), so no related requirement; informational.
+ADVICE_SEVERITY = "INFORMATIONAL"
+ADVICE_CODE = "key_replaceable_by_role"
+
+
+def advice_finding_id(account_id: str, access_key_id: str) -> str:
+    """The same for every import about one key in one account: opening, changing and archiving update one finding."""
+    return f"{SERVICE_NAME}/{account_id}/advice/{access_key_id}"
+
+
+def advice_finding(
+    *,
+    access_key_id: str,
+    user_name: str | None,
+    recommendation: str,
+    reason: str,
+    account_id: str,
+    region: str,
+    partition: str,
+    now: datetime,
+    cleared: bool,
+) -> dict[str, Any]:
+    """The ASFF finding of a key whose latest advice names a role (ACTIVE), or of a key whose advice no longer
+    does or that is gone (ARCHIVED; `user_name` None when the key is gone and its user unknown). The resource is
+    the access key, with its user (principal) when known."""
+    key: dict[str, Any] = {
+        "Type": "AwsIamAccessKey",
+        "Id": access_key_id,
+        "Partition": partition,
+        "Region": region,
+        "Details": {"AwsIamAccessKey": {"AccessKeyId": access_key_id, "AccountId": account_id}},
+    }
+    resources = [key]
+    if user_name:
+        key["Details"]["AwsIamAccessKey"] |= {"PrincipalName": user_name, "PrincipalType": "IAMUser"}
+        resources.append(
+            {
+                "Type": "AwsIamUser",
+                "Id": f"arn:{partition}:iam::{account_id}:user/{user_name}",
+                "Partition": partition,
+                "Region": region,
+                "Details": {"AwsIamUser": {"UserName": user_name}},
+            }
+        )
+    where = f"user {user_name}" if user_name else f"key {access_key_id}"
+    title = f"Access key of {where} could be replaced by a role ({recommendation.replace('_', ' ')})"
+    if cleared:
+        title = f"Access key of {where}: no role replacement advised any more"
+    stamp = format_timestamp(now)
+    return {
+        "SchemaVersion": SCHEMA_VERSION,
+        "Id": advice_finding_id(account_id, access_key_id),
+        "ProductArn": product_arn(partition, region, account_id),
+        "GeneratorId": f"{SERVICE_NAME}/{ADVICE_CODE}",
+        "AwsAccountId": account_id,
+        "Types": [TYPE],
+        "CreatedAt": stamp,
+        "UpdatedAt": stamp,
+        "Severity": {"Label": ADVICE_SEVERITY},
+        "FindingProviderFields": {"Severity": {"Label": ADVICE_SEVERITY, "Original": ADVICE_SEVERITY}, "Types": [TYPE]},
+        "Title": title[:TITLE_MAX],
+        "Description": (reason or recommendation)[:DESCRIPTION_MAX],
+        "Resources": resources,
+        "Compliance": {"Status": "PASSED" if cleared else "WARNING", "RelatedRequirements": []},
+        "RecordState": "ARCHIVED" if cleared else "ACTIVE",
+        "ProductFields": {"iam-key-lifecycle/code": ADVICE_CODE, "iam-key-lifecycle/recommendation": recommendation},
+    }

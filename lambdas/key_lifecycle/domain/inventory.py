@@ -1,8 +1,10 @@
-"""The inventory report: per managed user its keys (id, status, age, last use, secret stage), the next action
-and its date, and account totals. Pure logic over a snapshot (tools/inventory_table.py prints it as a table)."""
+"""The inventory report: per managed user its keys (id, status, age, last use, secret stage, the advisor's last
+recommendation), the next action and its date, and account totals. Pure logic over a snapshot
+(tools/inventory_table.py prints it as a table)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -38,8 +40,17 @@ def _stage(stages: frozenset[str] | None) -> str:
     return "stored, unlabelled"
 
 
-def build_inventory(snapshot: AccountSnapshot, now: datetime, settings: Settings) -> dict[str, Any]:
-    """The report as JSON-ready data: `users` (one entry per managed user) and `totals`."""
+def build_inventory(
+    snapshot: AccountSnapshot,
+    now: datetime,
+    settings: Settings,
+    *,
+    advice: Mapping[str, str] | None = None,
+    advised_at: str | None = None,
+) -> dict[str, Any]:
+    """The report as JSON-ready data: `users` (one entry per managed user) and `totals`. `advice` is the advisor's
+    last recommendation per access key id (made at `advised_at`): a key it never advised shows null for both."""
+    advice = advice or {}
     now = as_utc(now)
     users: list[dict[str, Any]] = []
     totals = {
@@ -107,6 +118,8 @@ def build_inventory(snapshot: AccountSnapshot, now: datetime, settings: Settings
                     "secret_stage": _stage(roles.stages.get(key.access_key_id)),
                     "next_action": nxt[1] if nxt else None,
                     "next_action_due": format_timestamp(nxt[0]) if nxt else None,
+                    "advice": advice.get(key.access_key_id),
+                    "advised_at": advised_at if key.access_key_id in advice else None,
                 }
             )
         first = min(candidates, key=lambda c: c[0]) if candidates else None
@@ -126,4 +139,9 @@ def build_inventory(snapshot: AccountSnapshot, now: datetime, settings: Settings
                 "next_action_reason": first[2] if first else None,
             }
         )
-    return {"generated_at": format_timestamp(now), "users": users, "totals": totals}
+    return {
+        "generated_at": format_timestamp(now),
+        "advised_at": advised_at,
+        "users": users,
+        "totals": totals,
+    }

@@ -8,15 +8,19 @@ from collections import Counter
 from datetime import datetime, timedelta
 from typing import Any
 
+from key_lifecycle.domain import findings
+from key_lifecycle.domain.advice_summary import replaces_key
 from key_lifecycle.domain.advisor import Advice, advise, ranges_age_days
 from key_lifecycle.gateways.advisor_state import AdvisorState
 from key_lifecycle.gateways.aws import Aws
+from key_lifecycle.gateways.errors import AwsError
 from key_lifecycle.models.advice import IpRanges, KeyUsage
 from key_lifecycle.models.constants import ADVICE_DETAIL_TYPE, KeyStatus
 from key_lifecycle.models.dates import as_utc, format_timestamp
 from key_lifecycle.models.managed import is_managed
 from key_lifecycle.models.report import Report, Warning
 from key_lifecycle.models.settings import Settings
+from key_lifecycle.observability import logger
 from key_lifecycle.service.budget import UNLIMITED, Budget
 from key_lifecycle.service.notifications import publish_events
 
@@ -93,6 +97,9 @@ def advise_report(
         recommendations.update({a.access_key_id: a.recommendation.value for a in advice if a.complete})
         assert state_gateway is not None
         state_gateway.write(AdvisorState(recommendations=recommendations, unread=tuple(unread)), now)
+        # As the posture findings: this account's own (a member's runs import none; its role has no such grant).
+        if settings.security_hub_findings and aws.hub is None:
+            _import_advice_findings(aws, account_id, state.recommendations, recommendations, advice, report, now)
         publish_events(
             aws,
             settings,
@@ -151,9 +158,61 @@ def _event(advice: Advice, previous: str | None) -> dict[str, Any]:
     }
 
 
-def remembered_recommendations(aws: Aws, settings: Settings) -> dict[str, str]:
-    """The last run's recommendation of each key (empty without a lock table or before the first run): what the
-    inventory report and the audit show, without reading CloudTrail again."""
-    if not settings.lock_table_name:
-        return {}
-    return dict(aws.advisor_state(settings.lock_table_name).read().recommendations)
+def _import_advice_findings(
+    aws: Aws,
+    account_id: str,
+    previous: dict[str, str],
+    current: dict[str, str],
+    advice: list[Advice],
+    report: Report,
+    now: datetime,
+) -> None:
+    """Security Hub: a key whose latest advice names a role is an informational finding, imported when that advice
+    is new or changed; archived once its advice no longer names one or the key is gone. Unchanged advice imports
+    nothing. A failed import is a run error (the finding catches up at the key's next change)."""
+    read = {a.access_key_id: a for a in advice if a.complete}
+    batch = []
+    for key_id, recommendation in sorted(current.items()):
+        if replaces_key(recommendation) and previous.get(key_id) != recommendation and key_id in read:
+            a = read[key_id]
+            batch.append(_advice_finding(aws, account_id, a.access_key_id, a.user_name, recommendation, a.reason, now))
+    for key_id, recommendation in sorted(previous.items()):
+        gone = key_id not in current
+        if replaces_key(recommendation) and (gone or not replaces_key(current[key_id])):
+            user_name = read[key_id].user_name if key_id in read else None
+            reason = "the key is gone" if gone else f"the latest advice is {current[key_id]}"
+            batch.append(_advice_finding(aws, account_id, key_id, user_name, recommendation, reason, now, cleared=True))
+    if not batch:
+        return
+    try:
+        refused = aws.findings.import_findings(batch)
+    except AwsError as exc:
+        report.errors.append(f"Security Hub findings not imported: {exc}")
+        logger.error("Security Hub advice findings not imported", extra={"error": str(exc)})
+        return
+    if refused:
+        report.errors.append(f"Security Hub refused {len(refused)} of {len(batch)} findings: {', '.join(refused[:5])}")
+
+
+def _advice_finding(
+    aws: Aws,
+    account_id: str,
+    key_id: str,
+    user_name: str | None,
+    recommendation: str,
+    reason: str,
+    now: datetime,
+    *,
+    cleared: bool = False,
+) -> dict[str, Any]:
+    return findings.advice_finding(
+        access_key_id=key_id,
+        user_name=user_name,
+        recommendation=recommendation,
+        reason=reason,
+        account_id=account_id,
+        region=aws.region,
+        partition=aws.partition,
+        now=now,
+        cleared=cleared,
+    )

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
+from key_lifecycle.domain.advice_summary import summarize_advice
 from key_lifecycle.domain.audit import UserPolicies, audit_account
 from key_lifecycle.domain.inventory import build_inventory
+from key_lifecycle.gateways.advisor_state import AdvisorState
 from key_lifecycle.gateways.aws import Aws
 from key_lifecycle.gateways.errors import AwsError
 from key_lifecycle.gateways.snapshot import read_snapshot
@@ -50,7 +53,7 @@ def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> 
             Warning(user_name=f.user_name, code=f"{AUDIT_CODE_PREFIX}{f.code}", message=f"[{f.control}] {f.message}")
             for f in result.findings
         ],
-        audit=result.as_dict(),
+        audit=result.as_dict() | {"advice": _advice_summary(aws, settings, now, snapshot)},
     )
     summary = result.as_dict()
     summary["findings"] = summary["findings"][:AUDIT_EVENT_FINDINGS]
@@ -58,6 +61,23 @@ def audit_report(aws: Aws, settings: Settings, now: datetime, function: str) -> 
     return report, snapshot
 
 
+def remembered_advice(aws: Aws, settings: Settings) -> AdvisorState:
+    """The advisor's last recommendations (one GetItem of its item, per account in organization mode): empty
+    without a lock table or before its first run. Never LookupEvents: that is the advisor's own, budgeted work."""
+    if not settings.lock_table_name:
+        return AdvisorState()
+    return aws.advisor_state(settings.lock_table_name).read()
+
+
+def _advice_summary(aws: Aws, settings: Settings, now: datetime, snapshot: AccountSnapshot) -> dict[str, Any]:
+    """The advisor's last run in short, from its memory (the users' names from the audit's own snapshot)."""
+    advice = remembered_advice(aws, settings)
+    user_of = {key.access_key_id: user.user_name for user in snapshot.users for key in user.keys}
+    return summarize_advice(advice.recommendations, advice.written_at, now, user_of)
+
+
 def inventory_report(aws: Aws, settings: Settings, now: datetime, function: str) -> Report:
     snapshot = read_snapshot(aws, settings)
-    return Report(function=function, dry_run=False, inventory=build_inventory(snapshot, now, settings))
+    advice = remembered_advice(aws, settings)
+    inventory = build_inventory(snapshot, now, settings, advice=advice.recommendations, advised_at=advice.written_at)
+    return Report(function=function, dry_run=False, inventory=inventory)
