@@ -10,7 +10,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 # Extra CDK CLI arguments for diff, deploy and destroy, e.g. CDK_ARGS="--require-approval never" in a pipeline.
 CDK_ARGS ?=
 
-.PHONY: advise crash-sweep help install template-checks test test-py313 lint format typecheck unit infra update-iam-snapshot e2e demo demo-org synth diff deploy destroy bench report clean
+.PHONY: advise crash-sweep help install install-all template-checks test test-py313 lint format typecheck unit infra update-iam-snapshot e2e demo demo-org synth diff deploy destroy bench report clean
 
 help:
 	@echo "make demo      deploy into a local emulated account and run a simulated year of schedules"
@@ -39,7 +39,7 @@ install: $(VENV)/.installed node_modules/.installed
 # checkov in a virtualenv of its own: its pinned dependencies clash with the project's.
 CHECKOV_VENV := .venv-checkov
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV) $(VENV313)
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-checkov.txt
 	touch $@
 
@@ -59,15 +59,17 @@ format: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
-# The e2e tests run in a pytest process of their own: the local account holds a virtual clock for the whole
+# The three installs side by side (mostly downloads): a bare machine's `make test` spends less time waiting.
+install-all:
+	$(MAKE) --no-print-directory -j3 $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
+
+# The e2e tests run in pytest processes of their own: the local account holds a virtual clock for the whole
 # session, which must not leak into other tests sharing a worker; the local organization's in another (one local
-# account per process), and the prefer-roles advisor's in a third.
-test: install lint typecheck template-checks
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup --ignore=tests/e2e --ignore=tests/e2e_organization \
-		--ignore=tests/e2e_advisor
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e_organization
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e_advisor
+# account per process), and the prefer-roles advisor's in a third. The three share nothing and run side by side.
+E2E_SUITES := tests/e2e tests/e2e_organization tests/e2e_advisor
+test: install-all install lint typecheck template-checks
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest -n 2 --dist loadgroup $(addprefix --ignore=,$(E2E_SUITES))
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tools.run_suites $(E2E_SUITES)
 
 # The functions run Python 3.13 (the Lambda runtime); the suites that run them in process run under 3.13 too, in a
 # virtualenv of their own with the same pins. Outside `make test` to keep it within its time budget; CI runs both.
@@ -76,7 +78,8 @@ PYTHON313 ?= $(shell for p in python3.13 $(wildcard $(HOME)/.pyenv/versions/3.13
 VENV313 := .venv313
 $(VENV313)/.installed: requirements.txt requirements-dev.txt pyproject.toml
 	@test -n "$(PYTHON313)" || { echo "python3.13 not found: install it to run the 3.13 suites"; exit 1; }
-	test -x $(VENV313)/bin/python || $(PYTHON313) -m venv $(VENV313)
+	$(VENV313)/bin/python -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))' 2>/dev/null || \
+		{ rm -rf $(VENV313); $(PYTHON313) -m venv $(VENV313); }
 	$(VENV313)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	$(VENV313)/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --no-build-isolation --editable .
 	touch $@
@@ -99,9 +102,7 @@ crash-sweep: $(VENV)/.installed
 	RELIABILITY_FULL_SWEEP=1 $(PY) -m pytest -n 2 tests/reliability/test_crash_at_every_step.py
 
 e2e: install
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e_organization
-	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m pytest tests/e2e_advisor
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m tools.run_suites $(E2E_SUITES)
 
 demo: install
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(PY) -m local_account.demo
