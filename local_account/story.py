@@ -215,15 +215,15 @@ class Story:
         iam.attach_user_policy(UserName=user_name, PolicyArn=policy["Arn"])
         iam.create_group(GroupName="demo-extra-group", Path="/demo/")
         iam.add_user_to_group(GroupName="demo-extra-group", UserName=user_name)
-        kinds = "login profile, MFA device, signing certificate, SSH key, inline and attached policy, extra group"
-        try:
-            credential = iam.create_service_specific_credential(
-                UserName=user_name, ServiceName="codecommit.amazonaws.com"
-            )["ServiceSpecificCredential"]
-            self.secrets.add(credential.get("ServicePassword"))
-            kinds += ", service-specific credential"
-        except (ClientError, NotImplementedError):
-            pass  # not every emulator version implements service-specific credentials
+        # (moto lacks service-specific credentials; the local account implements them: local_account/emulator/users.py)
+        credential = iam.create_service_specific_credential(UserName=user_name, ServiceName="codecommit.amazonaws.com")[
+            "ServiceSpecificCredential"
+        ]
+        self.secrets.add(credential.get("ServicePassword"))
+        kinds = (
+            "login profile, MFA device, signing certificate, SSH key, inline and attached policy, extra group, "
+            "service-specific credential"
+        )
         self._note("story", user_name, "add credentials", None, kinds)
 
     # --- the days ------------------------------------------------------------------------------------------------
