@@ -11,18 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from aws_cdk import Aws, Duration, RemovalPolicy
+from aws_cdk import Aws, Duration
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from key_lifecycle.domain.classify import WATCHED_EVENTS, stack_role_names
 from key_lifecycle.models.constants import CLOUDTRAIL_DETAIL_TYPE
+from stacks.buckets import access_log_bucket, private_bucket
 from stacks.nag import acknowledge, acknowledge_checkov
 
 IAM_EVENTS_REGION = "us-east-1"
@@ -122,40 +122,9 @@ class ChangeDetection(Construct):
             self.trail = self._trail()
 
     def _trail(self) -> cloudtrail.Trail:
-        access_logs = s3.Bucket(
-            self,
-            "TrailAccessLogsBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            # S3 server access logging is granted by this bucket's policy (logging.s3.amazonaws.com, from the trail
-            # bucket in this account; feature flag serverAccessLogsUseBucketPolicy), not the log-delivery ACL: ACLs
-            # can stay disabled.
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            removal_policy=RemovalPolicy.RETAIN,
-        )
-        acknowledge(
-            access_logs,
-            "S1",
-            "This bucket holds the server access logs of the trail bucket; logging it into itself would loop.",
-        )
-        acknowledge_checkov(
-            access_logs,
-            "CKV_AWS_18",
-            "This bucket holds the server access logs of the trail bucket; logging it into itself would loop.",
-        )
-        bucket = s3.Bucket(
-            self,
-            "TrailBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix="trail-bucket/",
-            removal_policy=RemovalPolicy.RETAIN,
+        access_logs = access_log_bucket(self, "TrailAccessLogsBucket", logs_of="trail bucket")
+        bucket = private_bucket(
+            self, "TrailBucket", server_access_logs_bucket=access_logs, server_access_logs_prefix="trail-bucket/"
         )
         trail = cloudtrail.Trail(
             self,

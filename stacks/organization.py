@@ -49,11 +49,12 @@ from key_lifecycle.models.constants import (
     STACK_NAME,
     spoke_role_name,
 )
+from stacks.buckets import access_log_bucket, private_bucket
 from stacks.config import ROLE_PATH, LifecycleConfig, OrganizationConfig
 from stacks.detection import IAM_EVENTS_REGION, dead_letter_queue, iam_change_rule
 from stacks.functions import SPECS, retention
 from stacks.guardrails import TemporaryUserGuardrails
-from stacks.nag import acknowledge, acknowledge_checkov, add_checks
+from stacks.nag import acknowledge, add_checks
 from stacks.permissions import PermissionScope, function_statements, wildcard_acknowledgements
 from stacks.schedules import ScheduleSpec
 from stacks.secrets import SecretsEncryption
@@ -419,39 +420,23 @@ class OrganizationHub(Construct):
         )
 
     def _results_bucket(self) -> s3.Bucket:
-        access_logs = s3.Bucket(
+        access_logs = access_log_bucket(
             self,
             "RunResultsAccessLogsBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
+            logs_of="run results bucket",
             lifecycle_rules=[
                 s3.LifecycleRule(expiration=Duration.days(90), noncurrent_version_expiration=Duration.days(1))
             ],
-            removal_policy=RemovalPolicy.RETAIN,
         )
-        reason = (
-            "This bucket holds the server access logs of the run results bucket; logging it into itself would loop."
-        )
-        acknowledge(access_logs, "S1", reason)
-        acknowledge_checkov(access_logs, "CKV_AWS_18", reason)
-        return s3.Bucket(
+        return private_bucket(
             self,
             "RunResultsBucket",
-            encryption=s3.BucketEncryption.S3_MANAGED,
-            enforce_ssl=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            versioned=True,
             # Per-account results are read once, by the aggregation step; the run report is the record.
             lifecycle_rules=[
                 s3.LifecycleRule(expiration=RESULTS_EXPIRY, noncurrent_version_expiration=Duration.days(1))
             ],
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="run-results/",
-            removal_policy=RemovalPolicy.RETAIN,
         )
 
     def _state_machine(
