@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 
 import pytest
@@ -11,7 +10,7 @@ from key_lifecycle.gateways import AwsError, read_snapshot
 from key_lifecycle.handlers.common import get_aws, get_settings
 from key_lifecycle.models.report import Action, ActionKind, Plan, Report
 from key_lifecycle.models.settings import SettingsError
-from key_lifecycle.service.notifications import message_for, subject_for
+from key_lifecycle.service.notifications import organization_message, organization_subject
 from key_lifecycle.service.runner import Runner
 from tests.support.moto_account import ACCOUNT_ID, MANAGED_BY, OWNER, PATH, PREFIX, Account
 
@@ -199,18 +198,18 @@ def test_runs_without_news_send_no_notification(account: Account) -> None:
 
 
 def test_notification_fits_sns_limits() -> None:
-    # Given a report of a very large run
-    actions = [
-        Action(user_name=f"user-{i:05d}", action=ActionKind.DELETE_USER, reason="expired " + "x" * 100)
-        for i in range(5000)
-    ]
-    report = Report(function="cleanup_users", dry_run=False, actions=actions)
+    # Given the report of a very large organization run (the one notification not made by notices.render, whose
+    # size cap tests/unit/test_notices.py checks), with every account failed
+    failed = [{"account_id": f"{i:012d}", "reason": "States.TaskFailed: " + "x" * 100} for i in range(5000)]
+    section = {"job": "rotate", "accounts": 5000, "accounts_done": [], "accounts_failed": failed}
+    report = Report(function="create_keys", dry_run=False, organization={**section, "actions": [], "warnings": []})
 
-    # Then the subject and the message fit SNS's limits, and the message is still whole JSON
-    assert len(subject_for(report)) <= 100
-    message = message_for(report)
+    # Then the subject and the message fit SNS's limits, and the message says it was shortened
+    assert len(organization_subject(report)) <= 100
+    message = organization_message(report)
     assert len(message.encode()) <= 250_000
-    assert json.loads(message)["truncated"] == {"actions": 5000, "warnings": 0}
+    assert message.startswith("The rotate run over 5000 accounts of the organization: 0 done, 5000 failed.")
+    assert message.endswith("(shortened: the full list is in the logs)")
 
 
 def test_verification_signs_with_the_new_key_alone(account: Account) -> None:

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from datetime import UTC, datetime
 from typing import Any
@@ -39,9 +38,12 @@ def notify_run(decision: Decision, settings: Settings, aws: Aws) -> None:
     if not decision.notify or not settings.notification_topic_arn:
         return
     report = decision.report
-    if _organization_run(report) is not None:
-        if _worth_notifying(report):
-            _notify(aws, settings.notification_topic_arn, decision)
+    section = _organization_run(report)
+    if section is not None:
+        # Each account's run told its owners what it did and what opened or cleared; the aggregate tells the
+        # operator only what went wrong: an account that failed, or the run's own errors.
+        if section["accounts_failed"] or report.errors:
+            _notify_organization_run(aws, settings.notification_topic_arn, decision)
         return
     if decision.kind == notices.KIND_OUT_OF_BAND:
         _notify_change(aws, settings.notification_topic_arn, decision)
@@ -63,59 +65,25 @@ def publish_events(aws: Aws, settings: Settings, events: list[tuple[str, dict[st
         report.errors.append(f"events not published: EventBridge refused {refused} of {len(events)}")
 
 
-def _worth_notifying(report: Report) -> bool:
-    section = _organization_run(report)
-    if section is not None:
-        # An organization run: each account's run told its owners what it did and what opened or cleared; the
-        # aggregate tells the operator only what went wrong: an account that failed, or the run's own errors.
-        return bool(section["accounts_failed"] or report.errors)
-    return bool(report.warnings) or any(a.status is not ActionStatus.PLANNED for a in report.actions)
-
-
 def _organization_run(report: Report) -> dict[str, Any] | None:
     """The aggregate section of an organization run's report (`aggregate_runs`), if the report is one."""
     section = report.organization
     return section if section is not None and "job" in section else None
 
 
-def owner_of(decision: Decision) -> str | None:
-    """The one owner every user in the report belongs to, or None when the run concerns several (or none)."""
-    if decision.owner:
-        return decision.owner
-    report, snapshot = decision.report, decision.snapshot
-    if snapshot is None:
-        return None
-    names = {a.user_name for a in report.actions} | {w.user_name for w in report.warnings if w.user_name}
-    owners = set()
-    for name in names:
-        user = snapshot.find(name)
-        owners.add(user.tags.get(OWNER_TAG) if user is not None else None)
-    if len(owners) == 1:
-        (owner,) = owners
-        return owner
-    return None
-
-
-def subject_for(report: Report) -> str:
+def organization_subject(report: Report) -> str:
+    """The operator's subject for an organization run: the job, the accounts (failed), the actions and warnings."""
     section = _organization_run(report)
-    if section is not None:
-        statuses = [a.get("status") for a in section["actions"]]
-        done, failed = statuses.count(ActionStatus.DONE.value), statuses.count(ActionStatus.FAILED.value)
-        counts = (
-            f"{statuses.count(ActionStatus.PLANNED.value)} planned"
-            if report.dry_run
-            else f"{done} done, {failed} failed"
-        )
-        return (
-            f"IAM key lifecycle {section['job']}, {section['accounts']} accounts "
-            f"({len(section['accounts_failed'])} failed): {counts}, {len(section['warnings'])} warnings"
-        )[:100]
-    done = sum(1 for a in report.actions if a.status is ActionStatus.DONE)
-    failed = sum(1 for a in report.actions if a.status is ActionStatus.FAILED)
-    planned = sum(1 for a in report.actions if a.status is ActionStatus.PLANNED)
-    counts = f"{planned} planned" if report.dry_run else f"{done} done, {failed} failed"
-    subject = f"IAM key lifecycle {report.function}: {counts}, {len(report.warnings)} warnings"
-    return subject[:100]
+    assert section is not None
+    statuses = [a.get("status") for a in section["actions"]]
+    done, failed = statuses.count(ActionStatus.DONE.value), statuses.count(ActionStatus.FAILED.value)
+    counts = (
+        f"{statuses.count(ActionStatus.PLANNED.value)} planned" if report.dry_run else f"{done} done, {failed} failed"
+    )
+    return (
+        f"IAM key lifecycle {section['job']}, {section['accounts']} accounts "
+        f"({len(section['accounts_failed'])} failed): {counts}, {len(section['warnings'])} warnings"
+    )[:100]
 
 
 def organization_message(report: Report) -> str:
@@ -157,41 +125,14 @@ def organization_message(report: Report) -> str:
     )
 
 
-def message_for(report: Report) -> str:
-    """The report as JSON, shortened (never cut mid-JSON) if it would not fit in one SNS message."""
-    body = report.model_dump(mode="json")
-    text = json.dumps(body, indent=1)
-    if len(text.encode()) <= SNS_MESSAGE_LIMIT:
-        return text
-    section = body["organization"] if _organization_run(report) is not None else {"actions": [], "warnings": []}
-    if isinstance(body.get("advice"), dict):
-        # The advisor's policies are in the run's return value; the notification keeps what and why.
-        for key in body["advice"].get("keys", []):
-            key["artefact"] = {}
-        text = json.dumps(body, indent=1)
-        if len(text.encode()) <= SNS_MESSAGE_LIMIT:
-            return text
-    body["truncated"] = {
-        "actions": len(report.actions) + len(section["actions"]),
-        "warnings": len(report.warnings) + len(section["warnings"]),
-    }
-    for keep in (500, 100, 10, 0):
-        body["actions"], body["warnings"] = body["actions"][:keep], body["warnings"][:keep]
-        section["actions"], section["warnings"] = section["actions"][:keep], section["warnings"][:keep]
-        text = json.dumps(body)
-        if len(text.encode()) <= SNS_MESSAGE_LIMIT:
-            break
-    return text
-
-
-def _notify(aws: Aws, topic_arn: str, decision: Decision) -> None:
+def _notify_organization_run(aws: Aws, topic_arn: str, decision: Decision) -> None:
     report = decision.report
     try:
         aws.notifier.publish(
             topic_arn,
-            subject=subject_for(report),
-            message=organization_message(report) if _organization_run(report) is not None else message_for(report),
-            owner=owner_of(decision),
+            subject=organization_subject(report),
+            message=organization_message(report),
+            owner=None,
             kind=decision.kind,
         )
     except AwsError as exc:
